@@ -1,0 +1,1 @@
+//! FIS chaos experiments: lands with issue 5 (see README.md). Nothing here yet.

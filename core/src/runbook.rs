@@ -1,0 +1,476 @@
+//! Runbook facts: what each system's runbook promises (names, numbers, sections), parsed
+//! from `fixtures/runbooks/<system>.toml`. The checks verify these facts and the local
+//! stack's bootstrap builds them, so the numbers live in exactly one place.
+//!
+//! Resource names may contain `{var}` placeholders (`{env}`, `{stage}`, ...), filled in from
+//! the profile's per-system `vars` by [`RunbookFacts::render`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::toml_file;
+
+/// Where a claim comes from: the seed document and the section inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunbookRef {
+    /// Seed file name under `shared/seeds/`, e.g. `000_4569d83243026c62.txt`.
+    pub seed: String,
+    /// Human section reference, e.g. `Task 4 §2 Configure DynamoDB backups`.
+    pub section: String,
+}
+
+impl std::fmt::Display for RunbookRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} — {}", self.seed, self.section)
+    }
+}
+
+/// Everything one system's runbook promises that shakedown can check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunbookFacts {
+    /// System id, e.g. `plot-palette`.
+    pub system: String,
+    /// Display name, e.g. `Plot Palette`.
+    pub title: String,
+    /// Seed document every `section` below refers to.
+    pub seed: String,
+    pub health: Health,
+    #[serde(default)]
+    pub auth: Option<AuthFacts>,
+    #[serde(default)]
+    pub sns: Option<SnsTopics>,
+    #[serde(default)]
+    pub alarms: Vec<Alarm>,
+    #[serde(default)]
+    pub tables: Vec<Table>,
+    #[serde(default)]
+    pub buckets: Vec<Bucket>,
+    #[serde(default)]
+    pub stacks: Vec<Stack>,
+    #[serde(default)]
+    pub functions: Vec<Function>,
+    #[serde(default)]
+    pub waf: Option<Waf>,
+    #[serde(default)]
+    pub backup: Option<BackupPlan>,
+    #[serde(default)]
+    pub cloudtrail: Option<Trail>,
+    #[serde(default)]
+    pub ecs: Option<EcsCluster>,
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimit>,
+    #[serde(default)]
+    pub slos: Vec<Slo>,
+    #[serde(default)]
+    pub error_codes: Vec<ErrorCode>,
+    #[serde(default)]
+    pub security_headers: Option<SecurityHeaders>,
+    #[serde(default)]
+    pub cors: Option<Cors>,
+    #[serde(default)]
+    pub dashboard: Option<Dashboard>,
+    #[serde(default)]
+    pub recovery: Option<Recovery>,
+}
+
+/// The health endpoint and what a healthy answer looks like.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Health {
+    pub section: String,
+    pub path: String,
+    /// JSON field holding the status, and the values that mean healthy.
+    pub status_field: String,
+    pub healthy_values: Vec<String>,
+    /// JSON pointers (RFC 6901) that must be present, e.g. `/services/database`.
+    #[serde(default)]
+    pub required_fields: Vec<String>,
+    /// JSON pointers whose value must be exactly `"ok"` when healthy.
+    #[serde(default)]
+    pub ok_fields: Vec<String>,
+    /// Documented latency bound for the health call, if the runbook gives one.
+    #[serde(default, with = "humantime_serde")]
+    pub max_latency: Option<Duration>,
+    /// JSON field that carries the deployed version, if the runbook names one.
+    #[serde(default)]
+    pub version_field: Option<String>,
+}
+
+/// How the API authenticates and how it refuses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AuthFacts {
+    pub section: String,
+    /// A read-only endpoint that needs a token.
+    pub protected_path: String,
+    /// Extra headers the API requires on every call (`X-Tenant-Id` for Site Builder);
+    /// values may use placeholders.
+    #[serde(default)]
+    pub required_headers: BTreeMap<String, String>,
+    /// Error code the body carries on 401, if the runbook documents one.
+    #[serde(default)]
+    pub unauthorized_code: Option<String>,
+    /// JSON field in error bodies that carries the code.
+    #[serde(default)]
+    pub error_code_field: Option<String>,
+}
+
+/// The SNS topics alarms notify, by severity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SnsTopics {
+    pub section: String,
+    /// severity → topic name, e.g. `critical = "plot-palette-critical-{env}"`.
+    pub topics: BTreeMap<String, String>,
+}
+
+/// A CloudWatch alarm the runbook documents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Alarm {
+    pub name: String,
+    pub section: String,
+    /// The runbook's own words, e.g. `High error rate (>5% for 5 minutes)`.
+    pub documented: String,
+    pub namespace: String,
+    pub metric: String,
+    pub statistic: String,
+    pub comparison: String,
+    pub threshold: f64,
+    pub period_seconds: i32,
+    pub evaluation_periods: i32,
+    /// Severity, a key of the system's SNS topics (critical/warning/info, or P0..P3).
+    pub severity: String,
+    /// `true` where the runbook gives the number but not the alarm's name.
+    #[serde(default)]
+    pub name_assumed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Table {
+    pub name: String,
+    pub section: String,
+    pub pitr: bool,
+    /// Partition key attribute name used by the local stack when creating it.
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bucket {
+    pub name: String,
+    pub section: String,
+    /// Server-side encryption algorithm, e.g. `AES256`; `None` if not documented.
+    #[serde(default)]
+    pub encryption: Option<String>,
+    #[serde(default)]
+    pub versioning: bool,
+    #[serde(default)]
+    pub public_access_block: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Stack {
+    pub name: String,
+    pub section: String,
+    pub required_outputs: Vec<String>,
+    /// Logical ids of nested stacks that must exist and be complete.
+    #[serde(default)]
+    pub nested: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Function {
+    pub name: String,
+    pub section: String,
+    /// Alias that serves traffic and is moved on rollback.
+    pub alias: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Waf {
+    pub web_acl: String,
+    pub section: String,
+    pub scope: String,
+    pub rate_rule: String,
+    /// Requests per `window` per IP.
+    pub rate_limit: i64,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackupPlan {
+    pub plan: String,
+    pub section: String,
+    pub vault: String,
+    pub rule: String,
+    /// AWS Backup schedule expression, e.g. `cron(0 2 * * ? *)` for 02:00 UTC daily.
+    pub schedule: String,
+    pub retention_days: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Trail {
+    pub name: String,
+    pub section: String,
+    pub bucket: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EcsCluster {
+    pub cluster: String,
+    pub section: String,
+    pub worker_family: String,
+    pub capacity_provider: String,
+    /// How many worker tasks the local stack runs.
+    pub workers: u32,
+    /// Prefix of the checkpoint objects in the data bucket.
+    pub checkpoint_prefix: String,
+}
+
+/// A documented request-rate limit (checked by the load suite).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RateLimit {
+    pub name: String,
+    pub section: String,
+    /// Who the limit is per: `user`, `tenant`, `ip`, `client`.
+    pub per: String,
+    /// Path pattern(s) the limit applies to.
+    pub paths: Vec<String>,
+    pub limit: u32,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    #[serde(default)]
+    pub burst: Option<u32>,
+    pub status: u16,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// A service-level objective.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Slo {
+    pub name: String,
+    pub section: String,
+    /// What is measured: `availability`, `latency-p95`, `latency-p99`, `error-rate`, ...
+    pub kind: String,
+    /// `<`, `<=`, `>`, `>=`.
+    pub op: String,
+    /// Number in the unit of `kind` (percent for rates, milliseconds for latency).
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ErrorCode {
+    pub code: String,
+    pub status: u16,
+    pub description: String,
+    pub section: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecurityHeaders {
+    pub section: String,
+    pub path: String,
+    /// header name → required value; an empty value means "present, any value".
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Cors {
+    pub section: String,
+    pub path: String,
+    pub allowed_origin: String,
+    pub denied_origin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dashboard {
+    pub name: String,
+    pub section: String,
+    pub widgets: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Recovery {
+    pub section: String,
+    #[serde(with = "humantime_serde")]
+    pub rto: Duration,
+    #[serde(with = "humantime_serde")]
+    pub rpo: Duration,
+}
+
+impl RunbookFacts {
+    /// Parse one runbook facts file, with file:line:key errors.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        toml_file::parse(path)
+    }
+
+    /// Reference to a section of this system's seed document.
+    pub fn at(&self, section: &str) -> RunbookRef {
+        RunbookRef {
+            seed: self.seed.clone(),
+            section: section.to_owned(),
+        }
+    }
+
+    /// Replace `{var}` placeholders in every name with the given values.
+    ///
+    /// Unknown placeholders are an error naming the system and the placeholder.
+    pub fn render(&self, vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let value = serde_json::to_value(self).map_err(|e| ConfigError::Invalid {
+            what: format!("runbook facts for {}", self.system),
+            message: e.to_string(),
+        })?;
+        let rendered = render_value(value, vars, &self.system)?;
+        serde_json::from_value(rendered).map_err(|e| ConfigError::Invalid {
+            what: format!("runbook facts for {}", self.system),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Path of runbook facts `name`: `fixtures/runbooks/<name>.toml`.
+pub fn runbook_path(fixtures: &Path, name: &str) -> std::path::PathBuf {
+    fixtures.join("runbooks").join(format!("{name}.toml"))
+}
+
+/// Names of every runbook facts file, sorted.
+pub fn known_runbooks(fixtures: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures.join("runbooks"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            (path.extension()? == "toml")
+                .then(|| path.file_stem()?.to_str().map(str::to_owned))
+                .flatten()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Fields that quote the runbook rather than name a resource.
+const PROSE_KEYS: [&str; 4] = ["section", "documented", "description", "title"];
+
+fn render_value(
+    value: serde_json::Value,
+    vars: &BTreeMap<String, String>,
+    system: &str,
+) -> Result<serde_json::Value, ConfigError> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::String(s) => Value::String(render_str(&s, vars, system)?),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| render_value(v, vars, system))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    // Prose quotes the runbook verbatim (`Bearer {jwt}`): never templated.
+                    if PROSE_KEYS.contains(&k.as_str()) {
+                        Ok((k, v))
+                    } else {
+                        Ok((k, render_value(v, vars, system)?))
+                    }
+                })
+                .collect::<Result<_, ConfigError>>()?,
+        ),
+        other => other,
+    })
+}
+
+/// Fill `{name}` placeholders; `{{`/`}}` are not special (runbook names never use them).
+pub fn render_str(
+    s: &str,
+    vars: &BTreeMap<String, String>,
+    system: &str,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end)
+                if after[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    && end > 0 =>
+            {
+                let name = &after[..end];
+                let value = vars.get(name).ok_or_else(|| ConfigError::UnknownVariable {
+                    system: system.to_owned(),
+                    variable: name.to_owned(),
+                    known: vars.keys().cloned().collect(),
+                })?;
+                out.push_str(value);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> BTreeMap<String, String> {
+        BTreeMap::from([("env".to_owned(), "sit".to_owned())])
+    }
+
+    #[test]
+    fn renders_known_placeholders() {
+        assert_eq!(
+            render_str("page_generator-{env}", &vars(), "sb").unwrap(),
+            "page_generator-sit"
+        );
+        assert_eq!(
+            render_str("cron(0 2 * * ? *)", &vars(), "sb").unwrap(),
+            "cron(0 2 * * ? *)"
+        );
+        assert_eq!(
+            render_str("{\"json\": 1}", &vars(), "sb").unwrap(),
+            "{\"json\": 1}"
+        );
+    }
+
+    #[test]
+    fn unknown_placeholder_names_the_known_ones() {
+        let err = render_str("x-{stage}", &vars(), "plot-palette").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("stage"), "{text}");
+        assert!(text.contains("env"), "{text}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Gherkin acceptance suite: lands with issue 3 (see README.md). Nothing here yet.

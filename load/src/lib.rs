@@ -1,0 +1,1 @@
+//! goose load profiles: lands with issue 4 (see README.md). Nothing here yet.

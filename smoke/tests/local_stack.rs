@@ -1,0 +1,279 @@
+//! The smoke suite against the real local stack (moto + reference services + workers):
+//! a clean stack passes; every defect of the switchboard that concerns smoke makes the suite
+//! exit 1 with the named check failing and its runbook section reported; reports agree with
+//! the console; the password never appears anywhere.
+//!
+//! One stack (state dir `target/shakedown/test`) is shared by every test here and switched
+//! between defects; `cargo xtask test` stops it afterwards.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, Once};
+
+use serde_json::Value;
+
+/// The password the test stack and the suite use: distinctive, so a leak is easy to find.
+const PASSWORD: &str = "Leak-Canary-9x7Q!pw";
+const SERGAS_SECRET: &str = "leak-canary-sergas-4k2m";
+
+static STACK: Mutex<()> = Mutex::new(());
+static BUILD: Once = Once::new();
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+fn state_dir() -> PathBuf {
+    target_dir().join("shakedown").join("test")
+}
+
+/// Serialise tests that use the shared stack, and make sure its binaries are built.
+fn lock() -> MutexGuard<'static, ()> {
+    BUILD.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(workspace())
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "shakedown-stack",
+                "-p",
+                "shakedown-services",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the stack binaries failed");
+    });
+    STACK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn with_env(mut cmd: Command) -> Command {
+    cmd.env("SHAKEDOWN_LOCAL_PASSWORD", PASSWORD)
+        .env("SHAKEDOWN_LOCAL_SERGAS_SECRET", SERGAS_SECRET)
+        .env("SHAKEDOWN_WORKSPACE", workspace())
+        .env("NO_COLOR", "1")
+        .env_remove("SHAKEDOWN_ENV");
+    cmd
+}
+
+/// Bring the shared test stack up with exactly these defects (switching if it runs).
+fn stack_with(defects: &[&str]) {
+    let mut cmd = with_env(Command::new(
+        target_dir().join("debug").join("shakedown-stack"),
+    ));
+    cmd.arg("up").arg("--state-dir").arg(state_dir());
+    if !defects.is_empty() {
+        cmd.arg("--defects").arg(defects.join(","));
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "shakedown-stack up {defects:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    events: Vec<Value>,
+    dir: tempfile::TempDir,
+}
+
+fn smoke(extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.jsonl");
+    let mut cmd = with_env(Command::new(env!("CARGO_BIN_EXE_shakedown-smoke")));
+    cmd.arg("--stack-file")
+        .arg(state_dir().join("stack.json"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(dir.path().join("junit.xml"))
+        .arg("--markdown")
+        .arg(dir.path().join("summary.md"))
+        .args(extra);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    let events = std::fs::read_to_string(&json)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        events,
+        dir,
+    }
+}
+
+fn finished(run: &Run) -> Vec<&Value> {
+    run.events
+        .iter()
+        .filter(|e| e["event"] == "check-finished")
+        .collect()
+}
+
+fn status_of(e: &Value) -> &str {
+    e["outcome"]["status"].as_str().unwrap_or("?")
+}
+
+#[test]
+fn clean_stack_passes_reports_agree_and_no_secret_leaks() {
+    let _guard = lock();
+    stack_with(&[]);
+    let run = smoke(&[]);
+    let results = finished(&run);
+    // OAuth2 client credentials issue no expired token to present: the one documented skip.
+    let expected_skips = ["sergas/auth/expired"];
+    let not_passed: Vec<String> = results
+        .iter()
+        .filter(|e| status_of(e) != "passed")
+        .filter(|e| {
+            !(status_of(e) == "skipped"
+                && expected_skips.contains(&e["id"].as_str().unwrap_or_default()))
+        })
+        .map(|e| format!("{} {}: {}", status_of(e), e["id"], e["outcome"]))
+        .collect();
+    assert_eq!(run.code, 0, "clean stack: {not_passed:#?}\n{}", run.stdout);
+    assert!(not_passed.is_empty(), "{not_passed:#?}");
+
+    // JUnit is well formed and its counts match the console and the JSON lines.
+    let junit = std::fs::read_to_string(run.dir.path().join("junit.xml")).unwrap();
+    assert!(junit.starts_with("<?xml"), "{junit}");
+    let tests_attr = format!("tests=\"{}\"", results.len());
+    assert!(
+        junit.contains(&tests_attr),
+        "JUnit counts {tests_attr}: {junit}"
+    );
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+    assert_eq!(junit.matches("<testcase").count(), results.len());
+    assert_eq!(
+        junit.matches("<testsuite ").count(),
+        5,
+        "one suite per system"
+    );
+    let summary_line = format!(
+        "{} passed, 0 failed, 0 errors, 0 refused, {} skipped",
+        results.len() - expected_skips.len(),
+        expected_skips.len()
+    );
+    assert!(
+        run.stdout.contains(&summary_line),
+        "console: {}",
+        run.stdout
+    );
+
+    // The password and the client secret appear nowhere: output, reports, stack logs.
+    let mut places = vec![
+        ("stdout".to_owned(), run.stdout.clone()),
+        ("stderr".to_owned(), run.stderr.clone()),
+    ];
+    for name in ["run.jsonl", "junit.xml", "summary.md"] {
+        places.push((
+            name.to_owned(),
+            std::fs::read_to_string(run.dir.path().join(name)).unwrap(),
+        ));
+    }
+    for entry in std::fs::read_dir(state_dir().join("logs")).unwrap() {
+        let path = entry.unwrap().path();
+        places.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap_or_default(),
+        ));
+    }
+    for (place, text) in places {
+        assert!(!text.contains(PASSWORD), "the password leaks into {place}");
+        assert!(
+            !text.contains(SERGAS_SECRET),
+            "the client secret leaks into {place}"
+        );
+        assert!(!text.contains("eyJ"), "a JWT leaks into {place}");
+    }
+}
+
+#[test]
+fn every_smoke_defect_is_caught_by_its_check() {
+    let _guard = lock();
+    let catalogue = shakedown_core::stack::DefectCatalogue::load(
+        &workspace().join("fixtures").join("defects.toml"),
+    )
+    .unwrap();
+    let mut misses = Vec::new();
+    let defects: Vec<_> = catalogue
+        .defects
+        .iter()
+        .filter(|d| d.suite == "smoke")
+        .collect();
+    assert!(
+        defects.len() >= 12,
+        "the switchboard has at least 12 smoke defects"
+    );
+    for defect in defects {
+        stack_with(&[defect.name.as_str()]);
+        let run = smoke(&[]);
+        let failing: Vec<&Value> = finished(&run)
+            .into_iter()
+            .filter(|e| status_of(e) == "failed")
+            .collect();
+        let catching: Vec<&&Value> = failing
+            .iter()
+            .filter(|e| {
+                let id = e["id"].as_str().unwrap_or_default();
+                defect.caught_by.iter().any(|p| id.starts_with(p.as_str()))
+            })
+            .collect();
+        if run.code != 1 {
+            misses.push(format!("{}: exit {} (want 1)", defect.name, run.code));
+        }
+        match catching.first() {
+            None => misses.push(format!(
+                "{}: no failing check starts with {:?}; failing: {:?}",
+                defect.name,
+                defect.caught_by,
+                failing.iter().map(|e| e["id"].clone()).collect::<Vec<_>>()
+            )),
+            Some(e) => {
+                let section = e["runbook"]["section"].as_str().unwrap_or_default();
+                let seed = e["runbook"]["seed"].as_str().unwrap_or_default();
+                let id = e["id"].as_str().unwrap_or_default();
+                if section.is_empty() || !run.stdout.contains(&format!("{seed} — {section}")) {
+                    misses.push(format!(
+                        "{}: {id} fails without naming its runbook section",
+                        defect.name
+                    ));
+                }
+            }
+        }
+        eprintln!(
+            "{}: exit {}, caught by {:?}",
+            defect.name,
+            run.code,
+            catching.iter().map(|e| e["id"].clone()).collect::<Vec<_>>()
+        );
+    }
+    stack_with(&[]);
+    assert!(
+        misses.is_empty(),
+        "defects not caught:\n{}",
+        misses.join("\n")
+    );
+}

@@ -1,0 +1,280 @@
+//! `cargo xtask`: the one entry point for people and CI. It only orchestrates: builds the
+//! binaries, starts the local stack when a command needs it, and runs the suites. The
+//! logic lives in the workspace crates (core, smoke, fixtures/stack, fixtures/services).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // xtask is a command-line edge
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Development defaults for the local stack's secrets, used only when unset. Real profiles
+/// name their own variables; these never leave loopback.
+const LOCAL_SECRETS: [(&str, &str); 2] = [
+    ("SHAKEDOWN_LOCAL_PASSWORD", "Shakedown-Local-1!"),
+    (
+        "SHAKEDOWN_LOCAL_SERGAS_SECRET",
+        "shakedown-local-sergas-secret",
+    ),
+];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "shakedown's tasks: the local stack, the suites, the tests"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Start the local stack (moto + reference services + workers), optionally with defects.
+    Up {
+        /// Defects to start with (comma-separated or repeated); see --list-defects.
+        #[arg(long = "defect", value_delimiter = ',')]
+        defects: Vec<String>,
+        /// Print the defect switchboard and exit.
+        #[arg(long)]
+        list_defects: bool,
+    },
+    /// Stop the local stack; nothing is left running.
+    Down,
+    /// Show the local stack's processes, URLs and defects.
+    Status,
+    /// Run the smoke suite; arguments go to shakedown-smoke (see `cargo xtask smoke --help`).
+    Smoke {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run every test, including the defect-switchboard matrix against a local stack.
+    Test {
+        /// Extra arguments for `cargo test`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Benchmarks (not tests): `stack` measures the stack's cold start and the smoke wall time.
+    Bench {
+        #[arg(value_parser = ["stack"])]
+        what: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.task) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            // Failing to build or to start something is an infrastructure error.
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn bin(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    target.join("debug").join(name)
+}
+
+fn state_dir() -> PathBuf {
+    workspace().join("target").join("shakedown").join("local")
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace());
+    cmd
+}
+
+/// A command with the local stack's development secrets set where the caller has none.
+fn with_local_env(mut cmd: Command) -> Command {
+    for (var, default) in LOCAL_SECRETS {
+        if std::env::var_os(var).is_none() {
+            cmd.env(var, default);
+        }
+    }
+    cmd.env("SHAKEDOWN_WORKSPACE", workspace());
+    cmd
+}
+
+/// Build the binaries xtask drives (a no-op when they are fresh).
+fn build() -> Result<()> {
+    let status = cargo()
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "shakedown-smoke",
+            "-p",
+            "shakedown-stack",
+            "-p",
+            "shakedown-services",
+        ])
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    Ok(())
+}
+
+fn exit_of(status: std::process::ExitStatus) -> ExitCode {
+    ExitCode::from(u8::try_from(status.code().unwrap_or(3)).unwrap_or(3))
+}
+
+fn stack(args: &[&str]) -> Result<std::process::ExitStatus> {
+    let mut cmd = with_local_env(Command::new(bin("shakedown-stack")));
+    cmd.args(args).arg("--state-dir").arg(state_dir());
+    cmd.status().context("running shakedown-stack")
+}
+
+fn run(task: Task) -> Result<ExitCode> {
+    match task {
+        Task::Up {
+            defects,
+            list_defects,
+        } => {
+            build()?;
+            if list_defects {
+                return Ok(exit_of(stack(&["list-defects"])?));
+            }
+            let joined = defects.join(",");
+            let mut args = vec!["up"];
+            if !joined.is_empty() {
+                args.extend(["--defects", joined.as_str()]);
+            }
+            Ok(exit_of(stack(&args)?))
+        }
+        Task::Down => {
+            if !bin("shakedown-stack").exists() {
+                build()?;
+            }
+            Ok(exit_of(stack(&["down"])?))
+        }
+        Task::Status => {
+            build()?;
+            Ok(exit_of(stack(&["status"])?))
+        }
+        Task::Smoke { args } => smoke(args),
+        Task::Test { args } => test(args),
+        Task::Bench { what } => bench(&what),
+    }
+}
+
+/// The profile a smoke invocation targets (`--env X` or `--env=X`, default local).
+fn env_of(args: &[OsString]) -> String {
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == "--env" {
+            return it.next().unwrap_or("local").to_owned();
+        }
+        if let Some(v) = a.strip_prefix("--env=") {
+            return v.to_owned();
+        }
+    }
+    std::env::var("SHAKEDOWN_ENV").unwrap_or_else(|_| "local".to_owned())
+}
+
+/// Start the local stack unless it is already up (as it is, defects included).
+fn ensure_stack() -> Result<()> {
+    let quiet_status = with_local_env(Command::new(bin("shakedown-stack")))
+        .args(["status", "--state-dir"])
+        .arg(state_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .context("running shakedown-stack status")?;
+    if quiet_status.success() {
+        return Ok(());
+    }
+    eprintln!("xtask: the local stack is not running; starting it (cargo xtask down stops it)");
+    let status = stack(&["up"])?;
+    if !status.success() {
+        bail!("the local stack did not start (exit {:?})", status.code());
+    }
+    Ok(())
+}
+
+fn smoke(args: Vec<OsString>) -> Result<ExitCode> {
+    build()?;
+    let needs_stack = env_of(&args) == "local"
+        && !args
+            .iter()
+            .any(|a| a == "--list" || a == "--help" || a == "-h" || a == "--version");
+    if needs_stack {
+        ensure_stack()?;
+    }
+    let mut cmd = with_local_env(Command::new(bin("shakedown-smoke")));
+    cmd.args(&args)
+        .env("SHAKEDOWN_STACK_FILE", state_dir().join("stack.json"));
+    Ok(exit_of(cmd.status().context("running shakedown-smoke")?))
+}
+
+fn test(args: Vec<OsString>) -> Result<ExitCode> {
+    let status = cargo()
+        .args(["build", "--workspace", "--bins"])
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let test_state = workspace().join("target").join("shakedown").join("test");
+    let mut cmd = with_local_env(cargo());
+    cmd.args(["test", "--workspace"]).args(&args);
+    let result = cmd.status().context("running cargo test");
+    // The tests share one stack; stop it whatever happened.
+    let down = with_local_env(Command::new(bin("shakedown-stack")))
+        .args(["down", "--state-dir"])
+        .arg(&test_state)
+        .status();
+    if let Err(e) = down {
+        eprintln!("xtask: stopping the test stack: {e}");
+    }
+    Ok(exit_of(result?))
+}
+
+fn bench(what: &str) -> Result<ExitCode> {
+    match what {
+        "stack" => {
+            build()?;
+            stack(&["down"])?;
+            let t0 = Instant::now();
+            if !stack(&["up"])?.success() {
+                bail!("the stack did not start");
+            }
+            let cold = t0.elapsed();
+            let t1 = Instant::now();
+            let smoke_status = with_local_env(Command::new(bin("shakedown-smoke")))
+                .env("SHAKEDOWN_STACK_FILE", state_dir().join("stack.json"))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .context("running shakedown-smoke")?;
+            let smoke = t1.elapsed();
+            println!(
+                "stack cold start (venv present): {:.1} s",
+                cold.as_secs_f64()
+            );
+            println!(
+                "smoke suite wall time: {:.1} s (exit {:?})",
+                smoke.as_secs_f64(),
+                smoke_status.code()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("unknown benchmark {other}"),
+    }
+}
