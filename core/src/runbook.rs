@@ -76,6 +76,10 @@ pub struct RunbookFacts {
     pub dashboard: Option<Dashboard>,
     #[serde(default)]
     pub recovery: Option<Recovery>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    #[serde(default)]
+    pub rbac: Option<Rbac>,
 }
 
 /// The health endpoint and what a healthy answer looks like.
@@ -318,6 +322,29 @@ pub struct Recovery {
     pub rto: Duration,
     #[serde(with = "humantime_serde")]
     pub rpo: Duration,
+}
+
+/// A paginated list endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Pagination {
+    pub section: String,
+    pub path: String,
+    pub page_param: String,
+    pub size_param: String,
+    pub items_field: String,
+    pub total_field: String,
+}
+
+/// Role-based access: the smoke identity is read-only, so a write must be refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Rbac {
+    pub section: String,
+    pub write_path: String,
+    pub denied_status: u16,
+    /// A valid body, so only authorization can refuse it.
+    pub probe_body: String,
 }
 
 impl RunbookFacts {

@@ -87,7 +87,40 @@ pub struct Target {
     pub profile: SystemProfile,
     http: reqwest::Client,
     sdk: SdkConfig,
-    token: OnceCell<Result<String, String>>,
+    token: OnceCell<Result<String, TokenError>>,
+}
+
+/// Why no token could be had, as cached for the run (cloneable, classified).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TokenError {
+    pub kind: TokenErrorKind,
+    pub message: String,
+}
+
+/// The class of a [`TokenError`]: what it means for a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenErrorKind {
+    /// The identity provider said no: the auth claim fails.
+    Rejected,
+    /// The identity provider could not be reached: infrastructure.
+    Unreachable,
+    /// The profile configures no auth, or lacks a setting.
+    NotConfigured,
+}
+
+impl From<AuthError> for TokenError {
+    fn from(e: AuthError) -> Self {
+        let kind = match &e {
+            AuthError::Rejected(_) => TokenErrorKind::Rejected,
+            AuthError::Unreachable(_) => TokenErrorKind::Unreachable,
+            AuthError::NotConfigured(_) | AuthError::Config(_) => TokenErrorKind::NotConfigured,
+        };
+        TokenError {
+            kind,
+            message: e.to_string(),
+        }
+    }
 }
 
 impl Target {
@@ -165,8 +198,8 @@ impl Target {
         self.send(req).await
     }
 
-    /// The bearer token for this system, obtained once per run.
-    pub async fn token(&self) -> Result<String, String> {
+    /// The bearer token for this system, obtained once per run and shared by every check.
+    pub async fn token(&self) -> Result<String, TokenError> {
         self.token
             .get_or_init(|| async {
                 match self.fetch_token().await {
@@ -174,7 +207,7 @@ impl Target {
                         redact::register_secret(&token);
                         Ok(token)
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e.into()),
                 }
             })
             .await

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use shakedown_core::check::{fail, fail_with, infra, pass};
 use shakedown_core::event::{Evidence, Outcome};
 use shakedown_core::runbook::{AuthFacts, Cors, Health, RunbookFacts, SecurityHeaders};
-use shakedown_core::target::Exchange;
+use shakedown_core::target::{Exchange, TokenErrorKind};
 use shakedown_core::tier::Effect;
 
 use crate::{Ctx, check, id};
@@ -45,16 +45,15 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<shakedown_core::check::Check<Ctx>>
                     Ok(t) => t,
                     Err(o) => return o,
                 };
-                match target.fetch_token().await {
-                    Ok(token) => {
-                        shakedown_core::redact::register_secret(&token);
-                        pass(format!("token obtained ({} characters)", token.len()))
-                    }
-                    Err(shakedown_core::target::AuthError::Unreachable(e)) => infra(e),
-                    Err(shakedown_core::target::AuthError::NotConfigured(e)) => {
-                        Outcome::Skipped { reason: e }
-                    }
-                    Err(e) => fail("a token for the smoke identity", e.to_string()),
+                match target.token().await {
+                    Ok(token) => pass(format!("token obtained ({} characters)", token.len())),
+                    Err(e) => match e.kind {
+                        TokenErrorKind::Unreachable => infra(e),
+                        TokenErrorKind::NotConfigured => Outcome::Skipped { reason: e.message },
+                        TokenErrorKind::Rejected => {
+                            fail("a token for the smoke identity", e.message)
+                        }
+                    },
                 }
             },
         ));

@@ -7,6 +7,7 @@
 mod aws;
 mod http;
 mod plot_palette;
+mod sergas;
 mod site_builder;
 
 use std::collections::BTreeMap;
@@ -64,6 +65,7 @@ pub fn checks(facts: &BTreeMap<String, RunbookFacts>) -> Vec<Check<Ctx>> {
         match f.system.as_str() {
             "plot-palette" => all.extend(plot_palette::checks(f)),
             "site-builder" => all.extend(site_builder::checks(f)),
+            "sergas" => all.extend(sergas::checks(f)),
             _ => {}
         }
     }

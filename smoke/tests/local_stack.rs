@@ -159,6 +159,7 @@ fn clean_stack_passes_reports_agree_and_no_secret_leaks() {
     // JUnit is well formed and its counts match the console and the JSON lines.
     let junit = std::fs::read_to_string(run.dir.path().join("junit.xml")).unwrap();
     assert!(junit.starts_with("<?xml"), "{junit}");
+    assert_well_formed(&junit);
     let tests_attr = format!("tests=\"{}\"", results.len());
     assert!(
         junit.contains(&tests_attr),
@@ -276,4 +277,32 @@ fn every_smoke_defect_is_caught_by_its_check() {
         "defects not caught:\n{}",
         misses.join("\n")
     );
+}
+
+/// Parse the whole document: every tag balanced, every attribute and escape valid.
+fn assert_well_formed(xml: &str) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0i32;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                depth += 1;
+                for attr in e.attributes() {
+                    attr.unwrap().unescape_value().unwrap();
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+            Ok(quick_xml::events::Event::Text(t)) => {
+                t.decode().unwrap();
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!(
+                "JUnit is not well-formed at {}: {e}",
+                reader.buffer_position()
+            ),
+        }
+    }
+    assert_eq!(depth, 0, "unbalanced JUnit document");
 }
