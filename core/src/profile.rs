@@ -170,19 +170,7 @@ pub fn environments_dir(fixtures: &Path) -> PathBuf {
 
 /// Names of every profile in `dir`, sorted.
 pub fn known_profiles(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let path = e.path();
-            (path.extension()? == "toml")
-                .then(|| path.file_stem()?.to_str().map(str::to_owned))
-                .flatten()
-        })
-        .collect();
-    names.sort();
-    names
+    toml_file::stems(dir)
 }
 
 impl Profile {

@@ -384,19 +384,7 @@ pub fn runbook_path(fixtures: &Path, name: &str) -> std::path::PathBuf {
 
 /// Names of every runbook facts file, sorted.
 pub fn known_runbooks(fixtures: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures.join("runbooks"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let path = e.path();
-            (path.extension()? == "toml")
-                .then(|| path.file_stem()?.to_str().map(str::to_owned))
-                .flatten()
-        })
-        .collect();
-    names.sort();
-    names
+    toml_file::stems(&fixtures.join("runbooks"))
 }
 
 /// Fields that quote the runbook rather than name a resource.

@@ -44,6 +44,23 @@ fn to_error(path: &Path, text: &str, key: &str, e: &toml::de::Error) -> ConfigEr
     }
 }
 
+/// The stems of the `*.toml` files in `dir`, sorted (profile and runbook names).
+pub fn stems(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            (path.extension()? == "toml")
+                .then(|| path.file_stem()?.to_str().map(str::to_owned))
+                .flatten()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
