@@ -38,8 +38,15 @@ fn state_dir() -> PathBuf {
 }
 
 /// Serialise tests that use the shared stack, and make sure its binaries are built.
+///
+/// Under `cargo xtask test` (`SHAKEDOWN_BINARIES_FRESH`) the same `cargo test` invocation has
+/// just built them; building again here would resolve features without dev-dependencies and
+/// compile the tree twice. Run alone, the test builds them so they are never stale.
 fn lock() -> MutexGuard<'static, ()> {
     BUILD.call_once(|| {
+        if std::env::var_os("SHAKEDOWN_BINARIES_FRESH").is_some() {
+            return;
+        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(workspace())

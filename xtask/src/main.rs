@@ -225,16 +225,14 @@ fn smoke(args: Vec<OsString>) -> Result<ExitCode> {
 }
 
 fn test(args: Vec<OsString>) -> Result<ExitCode> {
-    let status = cargo()
-        .args(["build", "--workspace", "--bins"])
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
+    // One `cargo test` builds everything, binaries included (each crate with binaries has an
+    // integration test). A separate `cargo build` would resolve features without the
+    // dev-dependencies and compile the whole tree a second time.
     let test_state = workspace().join("target").join("shakedown").join("test");
     let mut cmd = with_local_env(cargo());
-    cmd.args(["test", "--workspace"]).args(&args);
+    cmd.args(["test", "--workspace"])
+        .env("SHAKEDOWN_BINARIES_FRESH", "1")
+        .args(&args);
     let result = cmd.status().context("running cargo test");
     // The tests share one stack; stop it whatever happened.
     let down = with_local_env(Command::new(bin("shakedown-stack")))
