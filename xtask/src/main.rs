@@ -42,7 +42,7 @@ enum Task {
         #[arg(long)]
         list_defects: bool,
     },
-    /// Stop the local stack; nothing is left running.
+    /// Stop the local stack (and the tests' stack); nothing is left running.
     Down,
     /// Show the local stack's processes, URLs and defects.
     Status,
@@ -162,6 +162,16 @@ fn run(task: Task) -> Result<ExitCode> {
         Task::Down => {
             if !bin("shakedown-stack").exists() {
                 build()?;
+            }
+            // The test stack too: a plain `cargo test` leaves it up for the next run.
+            let test_state = workspace().join("target").join("shakedown").join("test");
+            let status = with_local_env(Command::new(bin("shakedown-stack")))
+                .args(["down", "--state-dir"])
+                .arg(&test_state)
+                .status()
+                .context("running shakedown-stack down")?;
+            if !status.success() {
+                return Ok(exit_of(status));
             }
             Ok(exit_of(stack(&["down"])?))
         }
