@@ -122,6 +122,14 @@ pub struct AuthFacts {
     /// JSON field in error bodies that carries the code.
     #[serde(default)]
     pub error_code_field: Option<String>,
+    /// Whether an expired token can be presented: true for JWTs a profile can capture
+    /// (Cognito); false where the tokens are opaque to the harness (OAuth2 client credentials).
+    #[serde(default = "yes")]
+    pub expired_token_probe: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The SNS topics alarms notify, by severity.

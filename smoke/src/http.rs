@@ -90,7 +90,8 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<shakedown_core::check::Check<Ctx>>
             data.clone(),
             |ctx, (sys, auth)| async move { refused_check(&ctx, &sys, &auth, Probe::Forged).await },
         ));
-        out.push(check(
+        if auth.expired_token_probe {
+            out.push(check(
             id(&sys, &["auth", "expired"]),
             format!("{}: an expired token is refused", f.title),
             f,
@@ -99,6 +100,7 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<shakedown_core::check::Check<Ctx>>
             data,
             |ctx, (sys, auth)| async move { refused_check(&ctx, &sys, &auth, Probe::Expired).await },
         ));
+        }
     }
     if let Some(headers) = &f.security_headers {
         out.push(check(
