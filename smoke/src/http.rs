@@ -336,17 +336,9 @@ fn forgeries(token: &str) -> Vec<(String, String)> {
 }
 
 async fn accepted_check(ctx: &Arc<Ctx>, sys: &str, auth: &AuthFacts) -> Outcome {
-    let target = match ctx.target(sys) {
+    let (target, token) = match ctx.authed(sys).await {
         Ok(t) => t,
         Err(o) => return o,
-    };
-    let token = match target.token().await {
-        Ok(t) => t,
-        Err(e) => {
-            return Outcome::Skipped {
-                reason: format!("no token ({sys}/auth/token failed): {e}"),
-            };
-        }
     };
     let req = with_required_headers(target.http().get(target.url(&auth.protected_path)), auth)
         .bearer_auth(&token);

@@ -42,6 +42,16 @@ impl Ctx {
             .get(system)
             .ok_or_else(|| shakedown_core::check::infra(format!("no target for {system}")))
     }
+
+    /// The target of `system` and the run's token for it. Without a token the check is
+    /// skipped, pointing at `<system>/auth/token`, which reports why.
+    pub async fn authed(&self, system: &str) -> Result<(&Target, String), Outcome> {
+        let target = self.target(system)?;
+        let token = target.token().await.map_err(|e| Outcome::Skipped {
+            reason: format!("no token ({system}/auth/token failed): {e}"),
+        })?;
+        Ok((target, token))
+    }
 }
 
 /// Load and render the runbook facts of every system of a profile.

@@ -76,10 +76,7 @@ async fn run_flow(ctx: &Arc<Ctx>, flow: &Flow) -> Outcome {
 }
 
 async fn flow_steps(ctx: &Arc<Ctx>, flow: &Flow) -> Result<Outcome, Outcome> {
-    let target = ctx.target("plot-palette")?;
-    let token = target.token().await.map_err(|e| Outcome::Skipped {
-        reason: format!("no token (plot-palette/auth/token failed): {e}"),
-    })?;
+    let (target, token) = ctx.authed("plot-palette").await?;
     let http = target.http();
 
     let template = step(

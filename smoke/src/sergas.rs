@@ -48,19 +48,8 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
     out
 }
 
-async fn token(ctx: &Ctx, sys: &str) -> Result<String, Outcome> {
-    let target = ctx.target(sys)?;
-    target.token().await.map_err(|e| Outcome::Skipped {
-        reason: format!("no token ({sys}/auth/token failed): {e}"),
-    })
-}
-
 async fn pagination_check(ctx: &Arc<Ctx>, sys: &str, p: &Pagination) -> Outcome {
-    let target = match ctx.target(sys) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
-    let token = match token(ctx, sys).await {
+    let (target, token) = match ctx.authed(sys).await {
         Ok(t) => t,
         Err(o) => return o,
     };
@@ -123,11 +112,7 @@ async fn pagination_check(ctx: &Arc<Ctx>, sys: &str, p: &Pagination) -> Outcome 
 }
 
 async fn rbac_check(ctx: &Arc<Ctx>, sys: &str, r: &Rbac) -> Outcome {
-    let target = match ctx.target(sys) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
-    let token = match token(ctx, sys).await {
+    let (target, token) = match ctx.authed(sys).await {
         Ok(t) => t,
         Err(o) => return o,
     };

@@ -65,17 +65,9 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
 }
 
 async fn generation_check(ctx: &Arc<Ctx>, g: &Generation) -> Outcome {
-    let target = match ctx.target("site-builder") {
+    let (target, token) = match ctx.authed("site-builder").await {
         Ok(t) => t,
         Err(o) => return o,
-    };
-    let token = match target.token().await {
-        Ok(t) => t,
-        Err(e) => {
-            return Outcome::Skipped {
-                reason: format!("no token (site-builder/auth/token failed): {e}"),
-            };
-        }
     };
     let req = with_required_headers(target.http().post(target.url(&g.path)), &g.auth)
         .bearer_auth(&token)
