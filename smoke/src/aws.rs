@@ -526,7 +526,7 @@ async fn versioning_status(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
 ) -> Result<String, Outcome> {
-    let unparsed = match s3.get_bucket_versioning().bucket(bucket).send().await {
+    match s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(v) => {
             return Ok(v
                 .status()
@@ -534,8 +534,8 @@ async fn versioning_status(
                 .unwrap_or_else(|| "never enabled".into()));
         }
         // An answer the SDK could not parse carries no error code (moto's XML root).
-        Err(SdkError::ServiceError(e)) if e.err().code().is_none() => true,
-        Err(SdkError::ResponseError(_)) => true,
+        Err(SdkError::ServiceError(e)) if e.err().code().is_none() => {}
+        Err(SdkError::ResponseError(_)) => {}
         Err(SdkError::ServiceError(e)) => {
             return Err(fail(
                 "versioning Enabled",
@@ -553,14 +553,7 @@ async fn versioning_status(
             ));
         }
     };
-    let Some(endpoint) = ctx
-        .targets
-        .profile
-        .aws
-        .endpoint
-        .clone()
-        .filter(|_| unparsed)
-    else {
+    let Some(endpoint) = ctx.targets.profile.aws.endpoint.clone() else {
         return Err(fail(
             "versioning Enabled",
             "s3 GetBucketVersioning: unreadable answer",
