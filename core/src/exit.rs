@@ -24,6 +24,18 @@ impl ExitCode {
         self as u8
     }
 
+    /// The code a summary carries (`Summary::exit_code`); anything unknown is a usage error.
+    pub const fn from_code(code: u8) -> Self {
+        match code {
+            0 => ExitCode::Ok,
+            1 => ExitCode::Failed,
+            3 => ExitCode::Infra,
+            4 => ExitCode::NothingSelected,
+            5 => ExitCode::Refused,
+            _ => ExitCode::Usage,
+        }
+    }
+
     /// Every code with a one-line meaning (for `--help` and the README).
     pub const TABLE: [(ExitCode, &'static str); 6] = [
         (ExitCode::Ok, "all selected checks passed"),

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod check;
+pub mod cli;
 pub mod error;
 pub mod event;
 pub mod exit;

@@ -188,7 +188,7 @@ fn call(c: &str) -> Vec<Evidence> {
     vec![Evidence::new("call", c.to_owned())]
 }
 
-async fn stack_check(ctx: &Arc<Ctx>, s: &Stack) -> Outcome {
+pub async fn stack_check(ctx: &Arc<Ctx>, s: &Stack) -> Outcome {
     let cfn = aws_sdk_cloudformation::Client::new(&ctx.targets.sdk);
     let expected = format!(
         "{} *_COMPLETE with outputs {:?}",
@@ -274,7 +274,7 @@ async fn stack_check(ctx: &Arc<Ctx>, s: &Stack) -> Outcome {
     ))
 }
 
-async fn alarm_check(ctx: &Arc<Ctx>, a: &Alarm, topic: Option<&str>) -> Outcome {
+pub async fn alarm_check(ctx: &Arc<Ctx>, a: &Alarm, topic: Option<&str>) -> Outcome {
     let cw = aws_sdk_cloudwatch::Client::new(&ctx.targets.sdk);
     let expected = format!(
         "{} {} {} over {}s, notifying {}",
@@ -372,7 +372,7 @@ async fn alarm_check(ctx: &Arc<Ctx>, a: &Alarm, topic: Option<&str>) -> Outcome 
     ))
 }
 
-async fn table_check(ctx: &Arc<Ctx>, t: &Table) -> Outcome {
+pub async fn table_check(ctx: &Arc<Ctx>, t: &Table) -> Outcome {
     let ddb = aws_sdk_dynamodb::Client::new(&ctx.targets.sdk);
     let expected = format!(
         "{} ACTIVE{}",
@@ -424,7 +424,7 @@ async fn table_check(ctx: &Arc<Ctx>, t: &Table) -> Outcome {
     }
 }
 
-async fn bucket_check(ctx: &Arc<Ctx>, b: &Bucket) -> Outcome {
+pub async fn bucket_check(ctx: &Arc<Ctx>, b: &Bucket) -> Outcome {
     let s3 =
         aws_sdk_s3::Client::from_conf(shakedown_core::aws::s3_config(&ctx.targets.sdk).build());
     let expected = format!(
@@ -580,7 +580,7 @@ async fn versioning_status(
         .to_owned())
 }
 
-async fn waf_check(ctx: &Arc<Ctx>, w: &Waf) -> Outcome {
+pub async fn waf_check(ctx: &Arc<Ctx>, w: &Waf) -> Outcome {
     use aws_sdk_wafv2::types::{RateBasedStatementAggregateKeyType, Scope};
     let waf = aws_sdk_wafv2::Client::new(&ctx.targets.sdk);
     let expected = format!(
@@ -650,7 +650,7 @@ async fn waf_check(ctx: &Arc<Ctx>, w: &Waf) -> Outcome {
     }
 }
 
-async fn backup_check(ctx: &Arc<Ctx>, b: &BackupPlan) -> Outcome {
+pub async fn backup_check(ctx: &Arc<Ctx>, b: &BackupPlan) -> Outcome {
     let backup = aws_sdk_backup::Client::new(&ctx.targets.sdk);
     let expected = format!(
         "rule {}: {} keeping {} days",
@@ -699,7 +699,7 @@ async fn backup_check(ctx: &Arc<Ctx>, b: &BackupPlan) -> Outcome {
     }
 }
 
-async fn trail_check(ctx: &Arc<Ctx>, t: &Trail) -> Outcome {
+pub async fn trail_check(ctx: &Arc<Ctx>, t: &Trail) -> Outcome {
     let ct = aws_sdk_cloudtrail::Client::new(&ctx.targets.sdk);
     let expected = format!("trail {} logging", t.name);
     match ct.get_trail_status().name(&t.name).send().await {
@@ -717,7 +717,7 @@ async fn trail_check(ctx: &Arc<Ctx>, t: &Trail) -> Outcome {
     }
 }
 
-async fn ecs_check(ctx: &Arc<Ctx>, e: &EcsCluster) -> Outcome {
+pub async fn ecs_check(ctx: &Arc<Ctx>, e: &EcsCluster) -> Outcome {
     let ecs = aws_sdk_ecs::Client::new(&ctx.targets.sdk);
     let expected = format!(
         "{} ACTIVE with {} and running worker tasks",
@@ -764,7 +764,7 @@ async fn ecs_check(ctx: &Arc<Ctx>, e: &EcsCluster) -> Outcome {
     pass(format!("ACTIVE, {} tasks", tasks.task_arns().len()))
 }
 
-async fn lambda_check(ctx: &Arc<Ctx>, f: &Function) -> Outcome {
+pub async fn lambda_check(ctx: &Arc<Ctx>, f: &Function) -> Outcome {
     let lambda = aws_sdk_lambda::Client::new(&ctx.targets.sdk);
     let expected = format!(
         "{}:{} → a published version, with an earlier one",
@@ -830,7 +830,7 @@ async fn lambda_check(ctx: &Arc<Ctx>, f: &Function) -> Outcome {
     pass(format!("{} → version {live}", f.alias))
 }
 
-async fn dashboard_check(ctx: &Arc<Ctx>, d: &Dashboard) -> Outcome {
+pub async fn dashboard_check(ctx: &Arc<Ctx>, d: &Dashboard) -> Outcome {
     let cw = aws_sdk_cloudwatch::Client::new(&ctx.targets.sdk);
     let expected = format!("{} with {} widgets", d.name, d.widgets);
     let out = match cw.get_dashboard().dashboard_name(&d.name).send().await {

@@ -136,7 +136,7 @@ pub(crate) fn fail_exchange(
     fail_with(expected, observed, ex.evidence())
 }
 
-async fn health_check(ctx: &Arc<Ctx>, sys: &str, health: &Health) -> Outcome {
+pub async fn health_check(ctx: &Arc<Ctx>, sys: &str, health: &Health) -> Outcome {
     let target = match ctx.target(sys) {
         Ok(t) => t,
         Err(o) => return o,
@@ -218,7 +218,7 @@ async fn health_check(ctx: &Arc<Ctx>, sys: &str, health: &Health) -> Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Probe {
+pub enum Probe {
     NoToken,
     Forged,
     Expired,
@@ -235,7 +235,7 @@ pub(crate) fn with_required_headers(
     req
 }
 
-async fn refused_check(ctx: &Arc<Ctx>, sys: &str, auth: &AuthFacts, probe: Probe) -> Outcome {
+pub async fn refused_check(ctx: &Arc<Ctx>, sys: &str, auth: &AuthFacts, probe: Probe) -> Outcome {
     let target = match ctx.target(sys) {
         Ok(t) => t,
         Err(o) => return o,
@@ -335,7 +335,7 @@ fn forgeries(token: &str) -> Vec<(String, String)> {
     ]
 }
 
-async fn accepted_check(ctx: &Arc<Ctx>, sys: &str, auth: &AuthFacts) -> Outcome {
+pub async fn accepted_check(ctx: &Arc<Ctx>, sys: &str, auth: &AuthFacts) -> Outcome {
     let (target, token) = match ctx.authed(sys).await {
         Ok(t) => t,
         Err(o) => return o,
@@ -355,7 +355,7 @@ async fn accepted_check(ctx: &Arc<Ctx>, sys: &str, auth: &AuthFacts) -> Outcome 
     }
 }
 
-async fn security_headers_check(ctx: &Arc<Ctx>, sys: &str, h: &SecurityHeaders) -> Outcome {
+pub async fn security_headers_check(ctx: &Arc<Ctx>, sys: &str, h: &SecurityHeaders) -> Outcome {
     let target = match ctx.target(sys) {
         Ok(t) => t,
         Err(o) => return o,
@@ -394,7 +394,7 @@ async fn security_headers_check(ctx: &Arc<Ctx>, sys: &str, h: &SecurityHeaders) 
     }
 }
 
-async fn cors_check(ctx: &Arc<Ctx>, sys: &str, c: &Cors) -> Outcome {
+pub async fn cors_check(ctx: &Arc<Ctx>, sys: &str, c: &Cors) -> Outcome {
     let target = match ctx.target(sys) {
         Ok(t) => t,
         Err(o) => return o,

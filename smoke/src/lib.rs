@@ -4,11 +4,11 @@
 //! Checks are built from the runbook facts alone ([`checks`]), so they can be listed without
 //! a target; running them needs a [`Ctx`] with the profile's resolved targets.
 
-mod aws;
-mod http;
-mod plot_palette;
-mod sergas;
-mod site_builder;
+pub mod aws;
+pub mod http;
+pub mod plot_palette;
+pub mod sergas;
+pub mod site_builder;
 
 use std::collections::BTreeMap;
 use std::future::Future;

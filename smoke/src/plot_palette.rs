@@ -22,9 +22,9 @@ const SEED_CSV: &str =
     "rating,product,customer_name\n5,kettle,Ana\n3,toaster,Ben\n4,blender,Chloe\n";
 
 #[derive(Debug, Clone)]
-struct Flow {
-    data_bucket: String,
-    checkpoint_prefix: String,
+pub struct Flow {
+    pub data_bucket: String,
+    pub checkpoint_prefix: String,
 }
 
 pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
@@ -69,7 +69,7 @@ async fn step(
         .ok_or_else(|| fail_exchange(format!("{what}: a JSON body"), "not JSON", &ex))
 }
 
-async fn run_flow(ctx: &Arc<Ctx>, flow: &Flow) -> Outcome {
+pub async fn run_flow(ctx: &Arc<Ctx>, flow: &Flow) -> Outcome {
     match flow_steps(ctx, flow).await {
         Ok(o) | Err(o) => o,
     }

@@ -48,7 +48,7 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
     out
 }
 
-async fn pagination_check(ctx: &Arc<Ctx>, sys: &str, p: &Pagination) -> Outcome {
+pub async fn pagination_check(ctx: &Arc<Ctx>, sys: &str, p: &Pagination) -> Outcome {
     let (target, token) = match ctx.authed(sys).await {
         Ok(t) => t,
         Err(o) => return o,
@@ -111,7 +111,7 @@ async fn pagination_check(ctx: &Arc<Ctx>, sys: &str, p: &Pagination) -> Outcome 
     ))
 }
 
-async fn rbac_check(ctx: &Arc<Ctx>, sys: &str, r: &Rbac) -> Outcome {
+pub async fn rbac_check(ctx: &Arc<Ctx>, sys: &str, r: &Rbac) -> Outcome {
     let (target, token) = match ctx.authed(sys).await {
         Ok(t) => t,
         Err(o) => return o,

@@ -16,10 +16,10 @@ use crate::http::{fail_exchange, with_required_headers};
 use crate::{Ctx, check, id};
 
 #[derive(Debug, Clone)]
-struct Generation {
-    path: String,
-    auth: AuthFacts,
-    ttlt: Duration,
+pub struct Generation {
+    pub path: String,
+    pub auth: AuthFacts,
+    pub ttlt: Duration,
 }
 
 pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
@@ -64,7 +64,7 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
     out
 }
 
-async fn generation_check(ctx: &Arc<Ctx>, g: &Generation) -> Outcome {
+pub async fn generation_check(ctx: &Arc<Ctx>, g: &Generation) -> Outcome {
     let (target, token) = match ctx.authed("site-builder").await {
         Ok(t) => t,
         Err(o) => return o,
@@ -196,7 +196,7 @@ fn summarise(kinds: &[&str]) -> String {
     }
 }
 
-async fn health_version_check(
+pub async fn health_version_check(
     ctx: &Arc<Ctx>,
     path: &str,
     field: &str,

@@ -7,90 +7,12 @@
 //! between defects; `cargo xtask test` stops it afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard, Once};
 
 use serde_json::Value;
-
-/// The password the test stack and the suite use: distinctive, so a leak is easy to find.
-const PASSWORD: &str = "Leak-Canary-9x7Q!pw";
-const SERGAS_SECRET: &str = "leak-canary-sergas-4k2m";
-
-static STACK: Mutex<()> = Mutex::new(());
-static BUILD: Once = Once::new();
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-fn state_dir() -> PathBuf {
-    target_dir().join("shakedown").join("test")
-}
-
-/// Serialise tests that use the shared stack, and make sure its binaries are built.
-///
-/// Under `cargo xtask test` (`SHAKEDOWN_BINARIES_FRESH`) the same `cargo test` invocation has
-/// just built them; building again here would resolve features without dev-dependencies and
-/// compile the tree twice. Run alone, the test builds them so they are never stale.
-fn lock() -> MutexGuard<'static, ()> {
-    BUILD.call_once(|| {
-        if std::env::var_os("SHAKEDOWN_BINARIES_FRESH").is_some() {
-            return;
-        }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(workspace())
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "shakedown-stack",
-                "-p",
-                "shakedown-services",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the stack binaries failed");
-    });
-    STACK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn with_env(mut cmd: Command) -> Command {
-    cmd.env("SHAKEDOWN_LOCAL_PASSWORD", PASSWORD)
-        .env("SHAKEDOWN_LOCAL_SERGAS_SECRET", SERGAS_SECRET)
-        .env("SHAKEDOWN_WORKSPACE", workspace())
-        .env("NO_COLOR", "1")
-        .env_remove("SHAKEDOWN_ENV");
-    cmd
-}
-
-/// Bring the shared test stack up with exactly these defects (switching if it runs).
-fn stack_with(defects: &[&str]) {
-    let mut cmd = with_env(Command::new(
-        target_dir().join("debug").join("shakedown-stack"),
-    ));
-    cmd.arg("up").arg("--state-dir").arg(state_dir());
-    if !defects.is_empty() {
-        cmd.arg("--defects").arg(defects.join(","));
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "shakedown-stack up {defects:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use shakedown_testkit::{
+    PASSWORD, SERGAS_SECRET, lock, stack_with, state_dir, with_env, workspace,
+};
 
 struct Run {
     code: i32,

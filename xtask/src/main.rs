@@ -51,6 +51,18 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run the Gherkin acceptance suite; arguments go to shakedown-accept
+    /// (`--env`, `--tags EXPR`, `--list`, `--junit PATH`, …; see `cargo xtask accept --help`).
+    Accept {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Runbook claims coverage of the acceptance scenarios; exit 1 if a testable claim is
+    /// uncovered (arguments go to shakedown-coverage: `--all`, `--system`, `--markdown`).
+    Coverage {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Run every test, including the defect-switchboard matrix against a local stack.
     Test {
         /// Extra arguments for `cargo test`.
@@ -123,6 +135,8 @@ fn build() -> Result<()> {
             "shakedown-stack",
             "-p",
             "shakedown-services",
+            "-p",
+            "shakedown-features",
         ])
         .status()
         .context("running cargo build")?;
@@ -179,7 +193,16 @@ fn run(task: Task) -> Result<ExitCode> {
             build()?;
             Ok(exit_of(stack(&["status"])?))
         }
-        Task::Smoke { args } => smoke(args),
+        Task::Smoke { args } => suite("shakedown-smoke", args),
+        Task::Accept { args } => suite("shakedown-accept", args),
+        Task::Coverage { args } => {
+            build()?;
+            let status = Command::new(bin("shakedown-coverage"))
+                .args(&args)
+                .status()
+                .context("running shakedown-coverage")?;
+            Ok(exit_of(status))
+        }
         Task::Test { args } => test(args),
         Task::Bench { what } => bench(&what),
     }
@@ -219,7 +242,8 @@ fn ensure_stack() -> Result<()> {
     Ok(())
 }
 
-fn smoke(args: Vec<OsString>) -> Result<ExitCode> {
+/// Run a suite binary, starting the local stack first when it targets `local`.
+fn suite(binary: &str, args: Vec<OsString>) -> Result<ExitCode> {
     build()?;
     let needs_stack = env_of(&args) == "local"
         && !args
@@ -228,10 +252,12 @@ fn smoke(args: Vec<OsString>) -> Result<ExitCode> {
     if needs_stack {
         ensure_stack()?;
     }
-    let mut cmd = with_local_env(Command::new(bin("shakedown-smoke")));
+    let mut cmd = with_local_env(Command::new(bin(binary)));
     cmd.args(&args)
         .env("SHAKEDOWN_STACK_FILE", state_dir().join("stack.json"));
-    Ok(exit_of(cmd.status().context("running shakedown-smoke")?))
+    Ok(exit_of(
+        cmd.status().with_context(|| format!("running {binary}"))?,
+    ))
 }
 
 fn test(args: Vec<OsString>) -> Result<ExitCode> {

@@ -1,0 +1,27 @@
+# Seed 002, Monitoring: dashboard, alarms with P0–P3 severities.
+Feature: Energy Insights monitoring
+
+  @readonly @gate @claim(002-dashboard-2-widgets)
+  Scenario: The EnergyInsights dashboard has 16 widgets
+    Then the dashboard "EnergyInsights" has 16 widgets
+
+  @readonly @gate @claim(002-alarms-p0-error-rate) @claim(002-slo-error-rate)
+  Scenario: P0 alarm on an API error rate above 5%
+    Then the alarm "energy-insights-api-error-rate-{env}" fires when EnergyInsights ApiErrorRate Average > 5 over 300 s, notifying "energy-insights-critical-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-p1-latency)
+  Scenario: P1 alarm on latency above 10 s
+    Then the alarm "energy-insights-api-latency-{env}" fires when AWS/ApiGateway Latency Average > 10000 over 300 s, notifying "energy-insights-high-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-p2-duration)
+  Scenario: P2 alarm on Lambda duration above 30 s
+    Then the alarm "energy-insights-lambda-duration-{env}" fires when AWS/Lambda Duration Maximum > 30000 over 300 s, notifying "energy-insights-medium-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-custom-alarms) @claim(002-slo-agent-success) @claim(002-slo-artifact-generation)
+  Scenario: Custom-metric alarms on agent success and artifact generation
+    Then the alarm "energy-insights-agent-success-rate-{env}" fires when EnergyInsights AgentSuccessRate Average < 95 over 900 s, notifying "energy-insights-high-alerts-{env}"
+    And the alarm "energy-insights-artifact-generation-{env}" fires when EnergyInsights ArtifactGenerationRate Average < 90 over 900 s, notifying "energy-insights-medium-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-severity)
+  Scenario: Every documented alarm routes to its severity's topic and is quiet
+    Then no documented alarm of the system is in ALARM

@@ -1,0 +1,35 @@
+# Seed 000, Task 4: Security hardening. Names use {env} from the profile.
+Feature: Plot Palette security hardening
+  The production hardening of Task 4 holds: WAF rate limiting, point-in-time recovery and
+  daily backups, private encrypted versioned buckets, and CloudTrail.
+
+  @readonly @gate @claim(000-hardening-4.1-rate)
+  Scenario: WAF limits each IP to 1000 requests per 5 minutes
+    Then the web ACL "plot-palette-waf-{env}" has a rate-based rule "RateLimitPerIP" blocking more than 1000 requests per 5 minutes per IP
+
+  @readonly @gate @claim(000-hardening-4.2-pitr)
+  Scenario Outline: Point-in-time recovery is enabled on <table>
+    Then the table "<table>" has point-in-time recovery enabled
+
+    Examples:
+      | table                  |
+      | JobsTable-{env}        |
+      | TemplatesTable-{env}   |
+      | CostTrackingTable-{env} |
+
+  @readonly @gate @claim(000-hardening-4.2-backup-schedule) @claim(000-hardening-4.2-backup-retention)
+  Scenario: AWS Backup takes daily backups at 2 AM UTC and keeps them 7 days
+    Then the backup plan "plot-palette-backup-{env}" rule "DailyBackups" runs "cron(0 2 * * ? *)" into vault "plot-palette-vault-{env}" and keeps backups 7 days
+
+  @readonly @gate @claim(000-hardening-4.4-encryption) @claim(000-hardening-4.4-versioning) @claim(000-hardening-4.4-public-access)
+  Scenario Outline: The <bucket> bucket is encrypted with AES-256, versioned and private
+    Then the bucket "<bucket>" is encrypted with AES256, versioned and blocks public access
+
+    Examples:
+      | bucket                     |
+      | plot-palette-data-{env}    |
+      | plot-palette-exports-{env} |
+
+  @readonly @gate @claim(000-hardening-4.4-cloudtrail)
+  Scenario: CloudTrail records API calls for audit
+    Then the trail "plot-palette-trail-{env}" is logging to bucket "plot-palette-cloudtrail-{env}"

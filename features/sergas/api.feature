@@ -1,0 +1,20 @@
+# Seed 004, API Documentation and Security Guide: OAuth 2.0, RBAC, pagination.
+Feature: Sergas API
+
+  @readonly @gate @claim(004-api-oauth)
+  Scenario: OAuth 2.0 client credentials grant a token the API accepts; none is refused
+    Given the test user has signed in
+    Then the protected API accepts the test user's token
+    And the protected API refuses no token with 401
+
+  @mutating @claim(004-security-rbac)
+  Scenario: The read-only identity is refused writes
+    Then the read-only identity is refused a write to "/api/v1/accounts" with 403
+
+  @readonly @gate @claim(004-api-pagination)
+  Scenario: Accounts are paginated
+    Then listing "/api/v1/accounts" pages with "page" and "page_size" into "items" with a "total" count
+
+  @readonly @gate @claim(004-deploy-health)
+  Scenario: Post-deployment health checks report the system and its dependencies
+    Then the health endpoint answers healthy with the documented schema

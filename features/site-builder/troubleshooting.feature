@@ -1,0 +1,18 @@
+# Seed 001, Troubleshooting Runbook §1.2: the key-metric alarms with their thresholds.
+Feature: Site Builder troubleshooting signals
+
+  @readonly @gate @claim(001-troubleshoot-1.2-lambda-errors)
+  Scenario: Lambda Errors > 5 in 5 min alarms
+    Then the alarm "site-builder-lambda-errors-{env}" fires when AWS/Lambda Errors Sum > 5 over 300 s, notifying "site-builder-alerts-{env}"
+
+  @readonly @gate @claim(001-troubleshoot-1.2-lambda-duration)
+  Scenario: Lambda Duration > 55 s alarms
+    Then the alarm "site-builder-lambda-duration-{env}" fires when AWS/Lambda Duration Maximum > 55000 over 60 s, notifying "site-builder-alerts-{env}"
+
+  @readonly @gate @claim(001-troubleshoot-1.2-dynamodb-throttle)
+  Scenario: DynamoDB Throttle > 0 alarms
+    Then the alarm "site-builder-dynamodb-throttle-{env}" fires when AWS/DynamoDB ThrottledRequests Sum > 0 over 60 s, notifying "site-builder-alerts-{env}"
+
+  @readonly @gate @claim(001-troubleshoot-1.2-5xx)
+  Scenario: 5XX Errors > 10 in 1 min alarms
+    Then the alarm "site-builder-5xx-{env}" fires when AWS/ApiGateway 5XXError Sum > 10 over 60 s, notifying "site-builder-alerts-{env}"

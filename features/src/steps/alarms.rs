@@ -1,0 +1,95 @@
+//! CloudWatch alarms as the runbook documents them: metric, statistic, comparison, threshold,
+//! period, the SNS topic they notify, and that none is firing.
+
+use cucumber::{given, then};
+use shakedown_core::runbook::Alarm;
+use shakedown_smoke::aws::alarm_check;
+
+use crate::result::{StepError, StepResult};
+use crate::world::AcceptWorld;
+
+/// The runbook's words for a comparison, as CloudWatch names it.
+fn comparison(words: &str) -> Result<&'static str, StepError> {
+    Ok(match words {
+        ">" => "GreaterThanThreshold",
+        ">=" => "GreaterThanOrEqualToThreshold",
+        "<" => "LessThanThreshold",
+        "<=" => "LessThanOrEqualToThreshold",
+        other => return Err(StepError::Usage(format!("unknown comparison {other}"))),
+    })
+}
+
+/// `Then the alarm "X" fires when AWS/Lambda Errors Sum > 5 over 300 s, 1 period, notifying "topic"`
+#[then(
+    regex = r#"^the alarm "([^"]+)" fires when (\S+) (\S+) (Sum|Average|Maximum|Minimum|SampleCount|p\d+(?:\.\d+)?) (>=|<=|>|<) (-?\d+(?:\.\d+)?) over (\d+) s(?: for (\d+) periods?)?, notifying "([^"]+)"$"#
+)]
+#[allow(clippy::too_many_arguments)]
+async fn alarm_documented(
+    world: &mut AcceptWorld,
+    name: String,
+    namespace: String,
+    metric: String,
+    statistic: String,
+    op: String,
+    threshold: f64,
+    period: i32,
+    periods: String,
+    topic: String,
+) -> StepResult {
+    let alarm = Alarm {
+        name: world.render(&name)?,
+        section: String::new(),
+        documented: String::new(),
+        namespace,
+        metric,
+        statistic,
+        comparison: comparison(&op)?.to_owned(),
+        threshold,
+        period_seconds: period,
+        evaluation_periods: if periods.is_empty() {
+            1
+        } else {
+            periods
+                .parse()
+                .map_err(|e| StepError::Usage(format!("periods {periods}: {e}")))?
+        },
+        severity: String::new(),
+        name_assumed: false,
+    };
+    let topic = world.render(&topic)?;
+    let outcome = alarm_check(world.ctx()?, &alarm, Some(&topic)).await;
+    AcceptWorld::outcome(outcome)
+}
+
+/// Every alarm of the system's runbook facts is as documented and quiet.
+#[given(regex = r"^no documented alarm of the system is in ALARM$")]
+#[then(regex = r"^no documented alarm of the system is in ALARM$")]
+async fn none_firing(world: &mut AcceptWorld) -> StepResult {
+    let facts = world.facts()?.clone();
+    let topics = facts
+        .sns
+        .as_ref()
+        .map(|s| s.topics.clone())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for a in &facts.alarms {
+        let topic = topics.get(&a.severity).map(String::as_str);
+        if let Err(e) = AcceptWorld::outcome(alarm_check(world.ctx()?, a, topic).await) {
+            if matches!(e, StepError::Infra(_)) {
+                return Err(e);
+            }
+            problems.push(format!("{}: {e}", a.name));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::mismatch(
+            format!(
+                "{} documented alarms configured and not in ALARM",
+                facts.alarms.len()
+            ),
+            problems.join(" | "),
+        ))
+    }
+}

@@ -1,0 +1,142 @@
+//! Lambda releases and the documented Lambda-only rollback: versions exist, the `live` alias
+//! moves to the previous version, the alias and the API both report it, and the after-hook
+//! moves it back.
+
+use cucumber::{given, then, when};
+use shakedown_core::target::aws_error_text;
+use shakedown_smoke::site_builder::health_version_check;
+
+use crate::result::{StepError, StepResult, ensure};
+use crate::world::{AcceptWorld, Undo};
+
+fn client(world: &AcceptWorld) -> Result<aws_sdk_lambda::Client, StepError> {
+    Ok(aws_sdk_lambda::Client::new(world.sdk()?))
+}
+
+/// The version an alias points at.
+pub async fn alias_version(
+    world: &AcceptWorld,
+    function: &str,
+    alias: &str,
+) -> Result<String, StepError> {
+    let out = client(world)?
+        .get_alias()
+        .function_name(function)
+        .name(alias)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(format!("alias {alias} of {function}"), aws_error_text(&e))
+        })?;
+    Ok(out.function_version().unwrap_or_default().to_owned())
+}
+
+/// Point `alias` of `function` at `version` (also the after-hook's undo).
+pub async fn point_alias(
+    world: &AcceptWorld,
+    function: &str,
+    alias: &str,
+    version: &str,
+) -> StepResult {
+    client(world)?
+        .update_alias()
+        .function_name(function)
+        .name(alias)
+        .function_version(version)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("UpdateAlias {function}:{alias} → {version}"),
+                aws_error_text(&e),
+            )
+        })
+}
+
+/// Published versions, numerically sorted (`$LATEST` left out).
+async fn versions(world: &AcceptWorld, function: &str) -> Result<Vec<u64>, StepError> {
+    let out = client(world)?
+        .list_versions_by_function()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|e| StepError::mismatch(format!("versions of {function}"), aws_error_text(&e)))?;
+    let mut v: Vec<u64> = out
+        .versions()
+        .iter()
+        .filter_map(|c| c.version()?.parse().ok())
+        .collect();
+    v.sort_unstable();
+    Ok(v)
+}
+
+#[given(
+    regex = r#"^the function "([^"]+)" serves alias "([^"]+)" with a previous version to roll back to$"#
+)]
+async fn has_previous(world: &mut AcceptWorld, function: String, alias: String) -> StepResult {
+    let function = world.render(&function)?;
+    let current = alias_version(world, &function, &alias).await?;
+    let all = versions(world, &function).await?;
+    let current_n: u64 = current.parse().map_err(|_| {
+        StepError::mismatch(
+            format!("{alias} on a published version"),
+            format!("{alias} → {current}"),
+        )
+    })?;
+    let previous = all.iter().rev().find(|v| **v < current_n).copied();
+    let Some(previous) = previous else {
+        return Err(StepError::mismatch(
+            format!("a version before {current_n} to roll back to"),
+            format!("published versions {all:?}"),
+        ));
+    };
+    world.saved.insert("function".into(), function);
+    world.saved.insert("alias".into(), alias);
+    world.saved.insert("current-version".into(), current);
+    world
+        .saved
+        .insert("previous-version".into(), previous.to_string());
+    Ok(())
+}
+
+#[when(regex = r"^I point the alias at the previous version$")]
+async fn roll_back(world: &mut AcceptWorld) -> StepResult {
+    let function = world.saved("function")?.to_owned();
+    let alias = world.saved("alias")?.to_owned();
+    let current = world.saved("current-version")?.to_owned();
+    let previous = world.saved("previous-version")?.to_owned();
+    world.undo.push(Undo::Alias {
+        function: function.clone(),
+        alias: alias.clone(),
+        version: current,
+    });
+    point_alias(world, &function, &alias, &previous).await
+}
+
+#[then(regex = r"^the alias points at the previous version$")]
+async fn alias_is_previous(world: &mut AcceptWorld) -> StepResult {
+    let function = world.saved("function")?.to_owned();
+    let alias = world.saved("alias")?.to_owned();
+    let previous = world.saved("previous-version")?.to_owned();
+    let now = alias_version(world, &function, &alias).await?;
+    ensure(
+        now == previous,
+        format!("{function}:{alias} → version {previous}"),
+        format!("{function}:{alias} → version {now}"),
+    )
+}
+
+#[then(regex = r#"^the API's "([^"]+)" reports the version the alias serves$"#)]
+async fn api_reports_alias(world: &mut AcceptWorld, path: String) -> StepResult {
+    let function = world.saved("function")?.to_owned();
+    let alias = world.saved("alias")?.to_owned();
+    let field = world
+        .facts()?
+        .health
+        .version_field
+        .clone()
+        .unwrap_or_else(|| "version".into());
+    let path = world.render(&path)?;
+    AcceptWorld::outcome(health_version_check(world.ctx()?, &path, &field, &function, &alias).await)
+}

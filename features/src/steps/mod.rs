@@ -1,0 +1,47 @@
+//! Step definitions, grouped by domain so one step serves many features: HTTP requests and
+//! responses (`http`), authentication (`auth`), AWS resources as documented (`resources`),
+//! alarms (`alarms`), Lambda releases and rollback (`lambda`), DynamoDB point-in-time restore
+//! (`restore`) and the documented end-to-end procedures (`procedures`).
+//!
+//! Every step returns [`crate::result::StepResult`]: a failure says what the runbook expects
+//! and what was observed. Where the smoke suite already verifies a thing, the step builds the
+//! documented values from its own text and runs that same verification.
+
+pub mod alarms;
+pub mod auth;
+pub mod http;
+pub mod lambda;
+pub mod procedures;
+pub mod resources;
+pub mod restore;
+
+use crate::world::{AcceptWorld, Undo};
+
+/// Undo what the scenario changed, last change first. A failed undo fails the scenario
+/// (through the after-hook) so a run never silently leaves the stack changed.
+pub async fn undo_all(world: &mut AcceptWorld) {
+    let mut problems = Vec::new();
+    while let Some(undo) = world.undo.pop() {
+        let result = match &undo {
+            Undo::Alias {
+                function,
+                alias,
+                version,
+            } => lambda::point_alias(world, function, alias, version).await,
+            Undo::DeleteTable { name } => restore::delete_table(world, name).await,
+            Undo::DeleteItem { table, key, value } => {
+                restore::delete_item(world, table, key, value).await
+            }
+        };
+        if let Err(e) = result {
+            problems.push(format!("{undo:?}: {e}"));
+        }
+    }
+    if !problems.is_empty() {
+        // The after-hook's only way to fail the scenario is to panic; cucumber reports it.
+        #[allow(clippy::panic)]
+        {
+            panic!("cleanup failed: {}", problems.join("; "));
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! AWS resources the runbooks document: stacks and their outputs, tables with point-in-time
+//! recovery, buckets encrypted/versioned/private, the WAF rate rule, the backup plan,
+//! CloudTrail, ECS workers and dashboards. Each step states the documented values and runs
+//! the same verification as the smoke suite.
+
+use std::time::Duration;
+
+use cucumber::then;
+use shakedown_core::runbook::{BackupPlan, Bucket, Dashboard, Stack, Table, Trail, Waf};
+use shakedown_smoke::aws;
+
+use crate::result::{StepError, StepResult};
+use crate::world::AcceptWorld;
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[then(
+    regex = r#"^the stack "([^"]+)" is complete with outputs "([^"]*)"(?: and nested stacks "([^"]*)")?$"#
+)]
+async fn stack_complete(
+    world: &mut AcceptWorld,
+    name: String,
+    outputs: String,
+    nested: String,
+) -> StepResult {
+    let stack = Stack {
+        name: world.render(&name)?,
+        section: String::new(),
+        required_outputs: list(&outputs),
+        nested: list(&nested),
+    };
+    AcceptWorld::outcome(aws::stack_check(world.ctx()?, &stack).await)
+}
+
+#[then(regex = r#"^the table "([^"]+)" has point-in-time recovery enabled$"#)]
+async fn table_pitr(world: &mut AcceptWorld, name: String) -> StepResult {
+    let name = world.render(&name)?;
+    let key = world
+        .facts()?
+        .tables
+        .iter()
+        .find(|t| t.name == name)
+        .map(|t| t.key.clone())
+        .unwrap_or_default();
+    let table = Table {
+        name,
+        section: String::new(),
+        pitr: true,
+        key,
+    };
+    AcceptWorld::outcome(aws::table_check(world.ctx()?, &table).await)
+}
+
+#[then(
+    regex = r#"^the bucket "([^"]+)" is encrypted with (AES256|aws:kms), versioned and blocks public access$"#
+)]
+async fn bucket_hardened(world: &mut AcceptWorld, name: String, encryption: String) -> StepResult {
+    let bucket = Bucket {
+        name: world.render(&name)?,
+        section: String::new(),
+        encryption: Some(encryption),
+        versioning: true,
+        public_access_block: true,
+    };
+    AcceptWorld::outcome(aws::bucket_check(world.ctx()?, &bucket).await)
+}
+
+#[then(
+    regex = r#"^the web ACL "([^"]+)" has a rate-based rule "([^"]+)" blocking more than (\d+) requests per (\d+) minutes per IP$"#
+)]
+async fn waf_rate(
+    world: &mut AcceptWorld,
+    acl: String,
+    rule: String,
+    limit: i64,
+    minutes: u64,
+) -> StepResult {
+    let scope = world
+        .facts()?
+        .waf
+        .as_ref()
+        .map(|w| w.scope.clone())
+        .unwrap_or_else(|| "REGIONAL".into());
+    let waf = Waf {
+        web_acl: world.render(&acl)?,
+        section: String::new(),
+        scope,
+        rate_rule: world.render(&rule)?,
+        rate_limit: limit,
+        window: Duration::from_secs(minutes * 60),
+    };
+    AcceptWorld::outcome(aws::waf_check(world.ctx()?, &waf).await)
+}
+
+#[then(
+    regex = r#"^the backup plan "([^"]+)" rule "([^"]+)" runs "([^"]+)" into vault "([^"]+)" and keeps backups (\d+) days$"#
+)]
+async fn backup_plan(
+    world: &mut AcceptWorld,
+    plan: String,
+    rule: String,
+    schedule: String,
+    vault: String,
+    days: i64,
+) -> StepResult {
+    let plan = BackupPlan {
+        plan: world.render(&plan)?,
+        section: String::new(),
+        vault: world.render(&vault)?,
+        rule: world.render(&rule)?,
+        schedule,
+        retention_days: days,
+    };
+    AcceptWorld::outcome(aws::backup_check(world.ctx()?, &plan).await)
+}
+
+#[then(regex = r#"^the trail "([^"]+)" is logging to bucket "([^"]+)"$"#)]
+async fn trail_logging(world: &mut AcceptWorld, name: String, bucket: String) -> StepResult {
+    let trail = Trail {
+        name: world.render(&name)?,
+        section: String::new(),
+        bucket: world.render(&bucket)?,
+    };
+    AcceptWorld::outcome(aws::trail_check(world.ctx()?, &trail).await)
+}
+
+#[then(regex = r#"^the dashboard "([^"]+)" has (\d+) widgets$"#)]
+async fn dashboard_widgets(world: &mut AcceptWorld, name: String, widgets: usize) -> StepResult {
+    let d = Dashboard {
+        name: world.render(&name)?,
+        section: String::new(),
+        widgets,
+    };
+    AcceptWorld::outcome(aws::dashboard_check(world.ctx()?, &d).await)
+}
+
+#[then(regex = r"^the ECS workers run as documented on Fargate Spot$")]
+async fn ecs_workers(world: &mut AcceptWorld) -> StepResult {
+    let ecs =
+        world.facts()?.ecs.clone().ok_or_else(|| {
+            StepError::Usage(format!("{} documents no ECS cluster", world.system))
+        })?;
+    AcceptWorld::outcome(aws::ecs_check(world.ctx()?, &ecs).await)
+}

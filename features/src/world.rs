@@ -1,0 +1,133 @@
+//! The cucumber world: one per scenario. It reaches the run's shared context (the profile's
+//! targets and rendered runbook facts — the same [`shakedown_smoke::Ctx`] the smoke suite
+//! uses), knows which system its feature belongs to, carries what earlier steps observed,
+//! and records how to undo what the scenario changed (run by the after-hook).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use shakedown_core::event::Outcome;
+use shakedown_core::runbook::{RunbookFacts, render_str};
+use shakedown_core::target::{Exchange, Target};
+use shakedown_smoke::Ctx;
+
+use crate::result::{StepError, StepResult};
+
+static SHARED: OnceLock<Arc<Ctx>> = OnceLock::new();
+
+/// Give every world of this process the run's context. Once per process.
+pub fn install(ctx: Arc<Ctx>) -> Result<(), String> {
+    SHARED
+        .set(ctx)
+        .map_err(|_| "the acceptance context is already installed".to_owned())
+}
+
+/// Something a scenario changed, undone after it whatever happened.
+#[derive(Debug, Clone)]
+pub enum Undo {
+    /// Point a Lambda alias back at a version.
+    Alias {
+        function: String,
+        alias: String,
+        version: String,
+    },
+    /// Delete a DynamoDB table the scenario created (a restore target).
+    DeleteTable { name: String },
+    /// Delete an item the scenario wrote (`key` = `value`, a string key).
+    DeleteItem {
+        table: String,
+        key: String,
+        value: String,
+    },
+}
+
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct AcceptWorld {
+    ctx: Option<Arc<Ctx>>,
+    /// The system of the running feature (its folder name).
+    pub system: String,
+    /// The last HTTP exchange.
+    pub response: Option<Exchange>,
+    /// Values earlier steps captured (`version`, `restored-table`, …).
+    pub saved: BTreeMap<String, String>,
+    /// What the after-hook undoes, last first.
+    pub undo: Vec<Undo>,
+}
+
+impl AcceptWorld {
+    fn new() -> Self {
+        Self {
+            ctx: SHARED.get().cloned(),
+            system: String::new(),
+            response: None,
+            saved: BTreeMap::new(),
+            undo: Vec::new(),
+        }
+    }
+
+    pub fn ctx(&self) -> Result<&Arc<Ctx>, StepError> {
+        self.ctx
+            .as_ref()
+            .ok_or_else(|| StepError::Infra("no acceptance context installed".into()))
+    }
+
+    pub fn sdk(&self) -> Result<&aws_config::SdkConfig, StepError> {
+        Ok(&self.ctx()?.targets.sdk)
+    }
+
+    pub fn target(&self) -> Result<&Target, StepError> {
+        self.ctx()?
+            .targets
+            .get(&self.system)
+            .ok_or_else(|| StepError::Infra(format!("the profile has no system {}", self.system)))
+    }
+
+    pub fn facts(&self) -> Result<&RunbookFacts, StepError> {
+        self.ctx()?
+            .facts
+            .get(&self.system)
+            .ok_or_else(|| StepError::Infra(format!("no runbook facts for {}", self.system)))
+    }
+
+    /// Fill `{env}`-style placeholders from the profile's vars for this system, so a
+    /// scenario names resources as the runbook does (`site-builder-alerts-{env}`).
+    pub fn render(&self, text: &str) -> Result<String, StepError> {
+        let ctx = self.ctx()?;
+        let vars = ctx
+            .targets
+            .profile
+            .systems
+            .get(&self.system)
+            .map(|s| s.vars.clone())
+            .unwrap_or_default();
+        render_str(text, &vars, &self.system).map_err(|e| StepError::Usage(e.to_string()))
+    }
+
+    /// The run's bearer token for this system; failing to get one is a failed step.
+    pub async fn token(&self) -> Result<String, StepError> {
+        self.target()?
+            .token()
+            .await
+            .map_err(|e| StepError::from_token(&e))
+    }
+
+    pub fn response(&self) -> Result<&Exchange, StepError> {
+        self.response
+            .as_ref()
+            .ok_or_else(|| StepError::Usage("no request was made before this step".into()))
+    }
+
+    /// The value a previous step saved under `key`.
+    pub fn saved(&self, key: &str) -> Result<&str, StepError> {
+        self.saved
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| StepError::Usage(format!("no earlier step saved `{key}`")))
+    }
+
+    /// Run a smoke check body (one implementation of each verification) as a step.
+    pub fn outcome(outcome: Outcome) -> StepResult {
+        StepError::from_outcome(outcome)
+    }
+}

@@ -1,0 +1,13 @@
+# Seed 003, Disaster Recovery: point-in-time recovery and the 1 hour RTO.
+Feature: Styling Adventures disaster recovery
+
+  @readonly @gate @claim(003-security-pitr)
+  Scenario: Point-in-time recovery is enabled on the Users table
+    Then the table "Users-{env}" has point-in-time recovery enabled
+
+  @destructive @serial @claim(003-dr-rto) @claim(003-dr-rpo)
+  Scenario: A point-in-time restore completes within the 1 hour RTO and loses nothing
+    Given a probe item is written to the table "Users-{env}"
+    When I restore the table "Users-{env}" to the latest restorable time as a new table
+    Then the restored table holds every item of the source table
+    And the restore finished within the documented RTO of 1 hour

@@ -1,0 +1,22 @@
+# Seed 003, CloudWatch Monitoring: the alarms and the dashboard.
+Feature: Styling Adventures alarms and dashboard
+
+  @readonly @gate @claim(003-alarms-api-p99-latency) @claim(003-slo-p99-latency)
+  Scenario: API p99 latency alarm at 500 ms
+    Then the alarm "styling-adventures-api-p99-latency-{env}" fires when AWS/ApiGateway Latency p99 > 500 over 300 s, notifying "styling-adventures-alerts-{env}"
+
+  @readonly @gate @claim(003-alarms-lambda-error-rate)
+  Scenario: Lambda error rate alarm at 1%
+    Then the alarm "styling-adventures-lambda-error-rate-{env}" fires when StylingAdventures LambdaErrorRate Average > 0.01 over 300 s, notifying "styling-adventures-alerts-{env}"
+
+  @readonly @gate @claim(003-alarms-dynamodb-throttling)
+  Scenario: Any DynamoDB throttle event alarms
+    Then the alarm "styling-adventures-dynamodb-throttling-{env}" fires when AWS/DynamoDB ThrottledRequests Sum >= 1 over 60 s, notifying "styling-adventures-alerts-{env}"
+
+  @readonly @gate @claim(003-alarms-cognito-auth-failures)
+  Scenario: Cognito auth failures alarm above 100 per minute
+    Then the alarm "styling-adventures-cognito-auth-failures-{env}" fires when StylingAdventures CognitoAuthFailures Sum > 100 over 60 s, notifying "styling-adventures-alerts-{env}"
+
+  @readonly @gate @claim(003-monitoring-dashboard)
+  Scenario: The dashboard shows the key metrics
+    Then the dashboard "styling-adventures-{env}" has 5 widgets

@@ -1,0 +1,22 @@
+# Seed 003, Security Hardening and Automated Health Checks.
+Feature: Styling Adventures API security and health
+  The API answers its health check with the documented schema within 500 ms, sets the
+  security headers, and allows only its own origin through CORS.
+
+  @readonly @gate @claim(003-health-endpoint) @claim(003-synthetic-response-time)
+  Scenario: /health answers healthy with the documented schema within 500 ms
+    Then the health endpoint answers healthy with the documented schema
+
+  @readonly @gate @claim(003-security-headers)
+  Scenario: Security headers are set
+    Then responses of "/health" carry the security headers:
+      | header                    | value   |
+      | Strict-Transport-Security |         |
+      | X-Content-Type-Options    | nosniff |
+      | X-Frame-Options           | DENY    |
+      | Content-Security-Policy   |         |
+      | Referrer-Policy           |         |
+
+  @readonly @gate @claim(003-security-cors)
+  Scenario: CORS allows only the product's origin
+    Then CORS on "/health" allows only "https://stylingadventures.com", not "https://evil.example"
