@@ -134,6 +134,10 @@ pub struct Defect {
     pub suite: String,
     /// Check-id prefixes; a failing check must start with one of them.
     pub caught_by: Vec<String>,
+    /// Claims of the inventory (`fixtures/claims/`) the acceptance suite must name in a failed
+    /// scenario while this defect is on; empty when the defect does not concern acceptance.
+    #[serde(default)]
+    pub accept_claims: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,7 +167,7 @@ impl DefectCatalogue {
     /// The switchboard as a markdown table (the README's copy is checked against this).
     pub fn markdown_table(&self) -> String {
         let mut md = String::from(
-            "| defect | layer | what breaks | runbook claim | suite | caught by |\n|---|---|---|---|---|---|\n",
+            "| defect | layer | what breaks | runbook claim | suite | caught by | acceptance claims |\n|---|---|---|---|---|---|---|\n",
         );
         for d in &self.defects {
             let layer = match d.layer {
@@ -172,19 +176,21 @@ impl DefectCatalogue {
                 DefectLayer::Aws => "aws",
             };
             md.push_str(&format!(
-                "| `{}` | {layer} | {} | {} | {} | {} |\n",
+                "| `{}` | {layer} | {} | {} | {} | {} | {} |\n",
                 d.name,
                 d.breaks.replace('|', "\\|"),
                 d.claim.replace('|', "\\|"),
                 d.suite,
-                d.caught_by
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                ticked(&d.caught_by),
+                ticked(&d.accept_claims),
             ));
         }
         md
+    }
+
+    /// The defects the acceptance suite must catch.
+    pub fn for_acceptance(&self) -> impl Iterator<Item = &Defect> {
+        self.defects.iter().filter(|d| !d.accept_claims.is_empty())
     }
 
     /// Validate a list of requested defect names; unknown names are an error listing the known.
@@ -206,6 +212,14 @@ impl DefectCatalogue {
         }
         Ok(())
     }
+}
+
+fn ticked(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -12,3 +12,15 @@ Feature: Site Builder deployment verification
   @mutating @claim(001-deploy-3.3-api) @claim(001-api-generation-sse) @claim(001-api-generation-complete) @claim(001-troubleshoot-2.1)
   Scenario: A generation with a JWT streams progress, chunks and complete within 60 s
     Then a generation on "/v1/sites/{tenant}/generation" streams progress, chunk and complete events with generationId and brandScore within 60 s
+
+  @readonly @gate @claim(001-deploy-1.1-lambdas)
+  Scenario: The seven Lambda functions of the environment are deployed
+    Then the Lambda functions "page_generator-{env}, logo_creator-{env}, background_creator-{env}, theme_selector-{env}, layout_agent-{env}, brand_validator-{env}, generation_state-{env}" exist and are Active
+
+  @readonly @gate @claim(001-deploy-1.1-dynamodb) @claim(001-troubleshoot-2.5-on-demand)
+  Scenario: Two on-demand DynamoDB tables, the generation table among them
+    Then there are 2 tables named "site-builder-*-{env}", including "site-builder-generation-{env}", each ACTIVE and billed PAY_PER_REQUEST
+
+  @readonly @gate @claim(001-deploy-1.1-s3)
+  Scenario: Two S3 buckets, the assets bucket among them
+    Then there are 2 buckets named "site-builder-*-{env}", including "site-builder-assets-{env}"

@@ -5,6 +5,7 @@ Feature: Site Builder rollback
   @destructive @serial @claim(001-rollback-3.2) @claim(001-rollback-3.2-versions) @claim(001-rollback-3.2-alias) @claim(001-rollback-2.1)
   Scenario: Lambda-only rollback moves live to the previous version and the API serves it
     Given the function "page_generator-{env}" serves alias "live" with a previous version to roll back to
+    And the API's "/health" reports the version the alias serves
     When I point the alias at the previous version
     Then the alias points at the previous version
     And the API's "/health" reports the version the alias serves

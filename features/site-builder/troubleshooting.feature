@@ -16,3 +16,23 @@ Feature: Site Builder troubleshooting signals
   @readonly @gate @claim(001-troubleshoot-1.2-5xx)
   Scenario: 5XX Errors > 10 in 1 min alarms
     Then the alarm "site-builder-5xx-{env}" fires when AWS/ApiGateway 5XXError Sum > 10 over 60 s, notifying "site-builder-alerts-{env}"
+
+  @mutating @claim(001-troubleshoot-2.5-state)
+  Scenario: A finished generation's state is kept in the generation table
+    Given a fresh tenant
+    When I stream a generation from "/v1/sites/{tenant}/generation" sending the body as application/json:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then the stream ends with a "complete" event carrying "/generationId"
+    And the table "site-builder-generation-{env}" has the item whose "generationId" is the stream's generationId, with "status" = "COMPLETE"
+
+  @mutating @claim(001-troubleshoot-4-s3)
+  Scenario: Generated assets are stored under the assets bucket
+    Given a fresh tenant
+    When I send POST "/v1/agents/logo" as the test user with the JSON body:
+      """
+      {"prompt": "Modern tech company logo", "count": 2}
+      """
+    Then the response status is 200
+    And the bucket "site-builder-assets-{env}" holds 2 objects under "logos/{tenant}/"

@@ -49,6 +49,8 @@ pub struct AcceptWorld {
     pub system: String,
     /// The last HTTP exchange.
     pub response: Option<Exchange>,
+    /// The events of the last server-sent event stream.
+    pub events: Vec<serde_json::Value>,
     /// Values earlier steps captured (`version`, `restored-table`, …).
     pub saved: BTreeMap<String, String>,
     /// What the after-hook undoes, last first.
@@ -61,6 +63,7 @@ impl AcceptWorld {
             ctx: SHARED.get().cloned(),
             system: String::new(),
             response: None,
+            events: Vec::new(),
             saved: BTreeMap::new(),
             undo: Vec::new(),
         }
@@ -101,7 +104,17 @@ impl AcceptWorld {
             .get(&self.system)
             .map(|s| s.vars.clone())
             .unwrap_or_default();
-        render_str(text, &vars, &self.system).map_err(|e| StepError::Usage(e.to_string()))
+        let mut text = text.to_owned();
+        if let Some(tenant) = self.tenant() {
+            text = text.replace("{tenant}", tenant);
+        }
+        render_str(&text, &vars, &self.system).map_err(|e| StepError::Usage(e.to_string()))
+    }
+
+    /// The scenario's own tenant, when a step made one (`Given a fresh tenant`): `{tenant}`
+    /// and the documented tenant header then name it instead of the profile's tenant.
+    pub fn tenant(&self) -> Option<&str> {
+        self.saved.get("tenant").map(String::as_str)
     }
 
     /// The run's bearer token for this system; failing to get one is a failed step.

@@ -1,6 +1,9 @@
 //! The whole acceptance suite against the local test stack, as its own harness (`harness =
 //! false`): a clean stack passes, twice in a row — so rollback and restore scenarios leave
-//! the stack as they found it — and the reports agree. Exits non-zero on the first problem.
+//! the stack as they found it — and the reports agree. Then the switchboard matrix: every
+//! defect with `accept-claims` makes the suite exit 1 with a failed scenario naming one of
+//! those claims. Exits non-zero on the first problem of the clean rounds, after the whole
+//! matrix otherwise.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -10,7 +13,8 @@
 
 use std::process::{Command, ExitCode};
 
-use shakedown_testkit::{lock, stack_file, stack_with, with_env};
+use shakedown_core::stack::{Defect, DefectCatalogue};
+use shakedown_testkit::{lock, stack_file, stack_with, with_env, workspace};
 
 fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
     let json = dir.join(format!("run-{round}.jsonl"));
@@ -62,6 +66,61 @@ fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// With `defect` on, the suite (its system's scenarios) exits 1 and a failed scenario names
+/// one of the defect's acceptance claims.
+fn catches(dir: &std::path::Path, defect: &Defect) -> Result<String, String> {
+    let json = dir.join(format!("defect-{}.jsonl", defect.name));
+    let out = with_env(Command::new(env!("CARGO_BIN_EXE_shakedown-accept")))
+        .arg("--stack-file")
+        .arg(stack_file())
+        .arg("--system")
+        .arg(&defect.system)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .map_err(|e| format!("running shakedown-accept: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.code() != Some(1) {
+        return Err(format!(
+            "exit {:?} (want 1)\n{stdout}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let events = std::fs::read_to_string(&json).map_err(|e| e.to_string())?;
+    let mut failed = Vec::new();
+    for line in events.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        if event["event"] != "check-finished" || event["outcome"]["status"] != "failed" {
+            continue;
+        }
+        let named: Vec<&str> = event["outcome"]["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["label"] == "claim")
+            .filter_map(|e| e["detail"].as_str()?.split(' ').next())
+            .collect();
+        if let Some(claim) = named
+            .iter()
+            .find(|c| defect.accept_claims.iter().any(|a| a == *c))
+        {
+            let id = event["id"].as_str().unwrap_or_default();
+            if !stdout.contains(*claim) {
+                return Err(format!(
+                    "{id} names {claim} in the JSON but not on the console"
+                ));
+            }
+            return Ok(format!("{id} ({claim})"));
+        }
+        failed.push(format!("{} {named:?}", event["id"]));
+    }
+    Err(format!(
+        "no failed scenario names {:?}; failed: {failed:?}",
+        defect.accept_claims
+    ))
+}
+
 fn main() -> ExitCode {
     // `cargo test -- --list` and filters: this harness has one test.
     if std::env::args().any(|a| a == "--list") {
@@ -76,6 +135,33 @@ fn main() -> ExitCode {
             eprintln!("acceptance suite on local failed: {e}");
             return ExitCode::FAILURE;
         }
+    }
+
+    let catalogue = DefectCatalogue::load(&workspace().join("fixtures").join("defects.toml"))
+        .expect("the defect catalogue loads");
+    let defects: Vec<&Defect> = catalogue.for_acceptance().collect();
+    let mut misses = Vec::new();
+    for defect in &defects {
+        stack_with(&[defect.name.as_str()]);
+        match catches(dir.path(), defect) {
+            Ok(by) => println!("defect {}: caught by {by}", defect.name),
+            Err(e) => misses.push(format!("{}: {e}", defect.name)),
+        }
+    }
+    stack_with(&[]);
+    if defects.len() < 20 {
+        eprintln!(
+            "the switchboard has {} acceptance defects; want at least 20",
+            defects.len()
+        );
+        return ExitCode::FAILURE;
+    }
+    if !misses.is_empty() {
+        eprintln!(
+            "defects the acceptance suite does not catch:\n{}",
+            misses.join("\n")
+        );
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

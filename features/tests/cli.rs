@@ -134,3 +134,53 @@ fn coverage_reports_every_system_and_fails_on_uncovered_claims() {
         "{stdout}"
     );
 }
+
+#[test]
+fn an_unknown_system_is_a_usage_error_listing_the_known() {
+    accept()
+        .args(["--system", "no-such-system", "--list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--system no-such-system"))
+        .stderr(predicate::str::contains("site-builder"));
+}
+
+#[test]
+fn system_filter_lists_only_that_systems_scenarios() {
+    accept()
+        .args(["--system", "sergas", "--list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("sergas/"))
+        .stdout(predicate::str::contains("site-builder/").not());
+}
+
+/// The switchboard's acceptance column is checkable: every claim a defect promises to break
+/// is a testable claim of the defect's system that some scenario guards.
+#[test]
+fn acceptance_defects_name_guarded_claims_of_their_system() {
+    let root = shakedown_features::catalogue::default_root();
+    let fixtures = root.parent().unwrap().join("fixtures");
+    let claims = shakedown_features::claims::Claims::load(&fixtures).unwrap();
+    let catalogue = shakedown_features::catalogue::Catalogue::load(&root, &claims).unwrap();
+    let refs = catalogue.references();
+    let defects =
+        shakedown_core::stack::DefectCatalogue::load(&fixtures.join("defects.toml")).unwrap();
+    let mut problems = Vec::new();
+    for defect in defects.for_acceptance() {
+        for id in &defect.accept_claims {
+            match claims.get(id) {
+                None => problems.push(format!("{}: no claim {id}", defect.name)),
+                Some(c) if c.system != defect.system => problems.push(format!(
+                    "{}: {id} belongs to {}, the defect to {}",
+                    defect.name, c.system, defect.system
+                )),
+                Some(_) if !refs.contains_key(id) => {
+                    problems.push(format!("{}: no scenario guards {id}", defect.name));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

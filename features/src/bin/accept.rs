@@ -27,6 +27,9 @@ struct Args {
     /// Tag expression selecting scenarios, e.g. `@gate and not @slow`.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
+    /// Only the scenarios of these systems (repeatable; default: every system of the profile).
+    #[arg(long = "system", value_name = "SYSTEM")]
+    systems: Vec<String>,
     /// Print the scenarios, their safety tag, what tier policy says and their claims; exit.
     #[arg(long)]
     list: bool,
@@ -92,9 +95,30 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
                 .map_err(|e| Fatal::usage(format!("--tags {t:?}: {e}")))
         })
         .transpose()?;
+    if let Some(unknown) = args
+        .systems
+        .iter()
+        .find(|s| !profile.systems.contains_key(s.as_str()))
+    {
+        return Err(Fatal::usage(format!(
+            "--system {unknown}: the profile {} has no such system; it has: {}",
+            profile.name,
+            profile
+                .systems
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let systems = if args.systems.is_empty() {
+        profile.systems.keys().cloned().collect()
+    } else {
+        args.systems.clone()
+    };
     let selection = Selection {
         tags,
-        systems: profile.systems.keys().cloned().collect(),
+        systems,
         tier: profile.tier,
         overrides: Overrides::from(args.policy),
     };

@@ -45,7 +45,12 @@ pub async fn send(
     if let Some(t) = &token {
         req = req.bearer_auth(t);
     }
+    let tenant = world.tenant().map(str::to_owned);
     for (name, value) in &required {
+        let value = match &tenant {
+            Some(t) if name.to_ascii_lowercase().contains("tenant") => t,
+            _ => value,
+        };
         let overridden = extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         if overridden || skip_header.is_some_and(|h| h.eq_ignore_ascii_case(name)) {
             continue;
@@ -56,7 +61,13 @@ pub async fn send(
         req = req.header(name, value);
     }
     if let Some(b) = body {
-        req = req.header("Content-Type", "application/json").body(b);
+        if !extra
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.header("Content-Type", "application/json");
+        }
+        req = req.body(b);
     }
     let ex = target
         .send(req)
@@ -64,6 +75,14 @@ pub async fn send(
         .map_err(|e| StepError::Infra(e.to_string()))?;
     world.response = Some(ex);
     Ok(())
+}
+
+#[given(regex = r"^a fresh tenant$")]
+fn fresh_tenant(world: &mut AcceptWorld) {
+    let id = crate::steps::api::uuid_like();
+    world
+        .saved
+        .insert("tenant".into(), format!("shakedown-{id}"));
 }
 
 #[when(regex = r#"^I send (GET|POST|PUT|DELETE|PATCH|OPTIONS) "([^"]*)"$"#)]

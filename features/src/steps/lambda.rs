@@ -3,6 +3,7 @@
 //! moves it back.
 
 use cucumber::{given, then, when};
+use shakedown_core::event::Outcome;
 use shakedown_core::target::aws_error_text;
 use shakedown_smoke::site_builder::health_version_check;
 
@@ -127,6 +128,7 @@ async fn alias_is_previous(world: &mut AcceptWorld) -> StepResult {
     )
 }
 
+#[given(regex = r#"^the API's "([^"]+)" reports the version the alias serves$"#)]
 #[then(regex = r#"^the API's "([^"]+)" reports the version the alias serves$"#)]
 async fn api_reports_alias(world: &mut AcceptWorld, path: String) -> StepResult {
     let function = world.saved("function")?.to_owned();
@@ -138,5 +140,17 @@ async fn api_reports_alias(world: &mut AcceptWorld, path: String) -> StepResult 
         .clone()
         .unwrap_or_else(|| "version".into());
     let path = world.render(&path)?;
-    AcceptWorld::outcome(health_version_check(world.ctx()?, &path, &field, &function, &alias).await)
+    // An alias move reaches the API eventually (the service caches its alias lookup; real
+    // API Gateway and Lambda caches too): poll for a bounded while, report the last answer.
+    let deadline = std::time::Instant::now() + ALIAS_SETTLE;
+    loop {
+        let outcome = health_version_check(world.ctx()?, &path, &field, &function, &alias).await;
+        if !matches!(outcome, Outcome::Failed(_)) || std::time::Instant::now() >= deadline {
+            return AcceptWorld::outcome(outcome);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
+
+/// How long the API may take to report a moved alias.
+const ALIAS_SETTLE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -8,8 +8,10 @@
 //! documented values from its own text and runs that same verification.
 
 pub mod alarms;
+pub mod api;
 pub mod auth;
 pub mod http;
+pub mod inventory;
 pub mod lambda;
 pub mod procedures;
 pub mod resources;

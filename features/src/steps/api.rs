@@ -1,0 +1,448 @@
+//! What the documented APIs promise beyond one request: JSON collections, server-sent event
+//! streams, per-tenant rate limits, and links that must resolve.
+
+use std::time::Duration;
+
+use cucumber::gherkin::Step;
+use cucumber::{then, when};
+use serde_json::Value;
+
+use crate::result::{StepError, StepResult, ensure};
+use crate::steps::http::{Caller, send};
+use crate::world::AcceptWorld;
+
+/// The longest a rate-limit scenario waits for the limiter to let a request through again.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(15);
+
+fn items(world: &AcceptWorld, pointer: &str) -> Result<Vec<Value>, StepError> {
+    let ex = world.response()?;
+    let json = ex.json();
+    match json.as_ref().and_then(|v| v.pointer(pointer)) {
+        Some(Value::Array(a)) => Ok(a.clone()),
+        other => Err(StepError::Mismatch {
+            expected: format!("an array at {pointer} in the response of {}", ex.url),
+            observed: format!("{other:?}"),
+        }),
+    }
+}
+
+#[then(regex = r#"^the response JSON at "([^"]*)" has (\d+) items?$"#)]
+fn array_len(world: &mut AcceptWorld, pointer: String, n: usize) -> StepResult {
+    let items = items(world, &pointer)?;
+    ensure(
+        items.len() == n,
+        format!("{n} items at {pointer}"),
+        format!("{} items", items.len()),
+    )
+}
+
+#[then(regex = r#"^every item at "([^"]*)" has "([^"]*)"$"#)]
+fn every_item_has(world: &mut AcceptWorld, pointer: String, fields: String) -> StepResult {
+    let items = items(world, &pointer)?;
+    let mut missing = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        for field in fields.split(',').map(str::trim) {
+            let present = item
+                .pointer(field)
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+            if !present {
+                missing.push(format!("item {i}: {field}"));
+            }
+        }
+    }
+    ensure(
+        !items.is_empty() && missing.is_empty(),
+        format!("every item at {pointer} has non-empty {fields}"),
+        if items.is_empty() {
+            "no items".to_owned()
+        } else {
+            format!("missing {}", missing.join(", "))
+        },
+    )
+}
+
+#[then(regex = r#"^every item at "([^"]*)" has "([^"]*)" (starting|ending) with "([^"]*)"$"#)]
+fn every_item_affix(
+    world: &mut AcceptWorld,
+    pointer: String,
+    field: String,
+    how: String,
+    affix: String,
+) -> StepResult {
+    let items = items(world, &pointer)?;
+    let wrong: Vec<String> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let text = item.pointer(&field).and_then(Value::as_str).unwrap_or("");
+            let ok = if how == "starting" {
+                text.starts_with(&affix)
+            } else {
+                text.ends_with(&affix)
+            };
+            (!ok).then(|| format!("item {i}: {:?}", text.chars().take(60).collect::<String>()))
+        })
+        .collect();
+    ensure(
+        !items.is_empty() && wrong.is_empty(),
+        format!("every {field} at {pointer} {how} with {affix:?}"),
+        if items.is_empty() {
+            "no items".to_owned()
+        } else {
+            wrong.join("; ")
+        },
+    )
+}
+
+#[then(regex = r#"^every item at "([^"]*)" has a "([^"]*)" linking to a "([^"]*)"$"#)]
+fn every_item_links_to(
+    world: &mut AcceptWorld,
+    pointer: String,
+    field: String,
+    extension: String,
+) -> StepResult {
+    let items = items(world, &pointer)?;
+    let wrong: Vec<String> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let text = item.pointer(&field).and_then(Value::as_str).unwrap_or("");
+            let ok = reqwest::Url::parse(text).is_ok_and(|u| u.path().ends_with(&extension));
+            let shown = text.split('?').next().unwrap_or_default();
+            (!ok).then(|| {
+                format!(
+                    "item {i}: {:?}",
+                    shown.chars().take(100).collect::<String>()
+                )
+            })
+        })
+        .collect();
+    ensure(
+        !items.is_empty() && wrong.is_empty(),
+        format!("every {field} at {pointer} is a URL to a {extension} file"),
+        if items.is_empty() {
+            "no items".to_owned()
+        } else {
+            wrong.join("; ")
+        },
+    )
+}
+
+#[then(
+    regex = r#"^every item at "([^"]*)" has a "([^"]*)" that answers 200 with Content-Type "([^"]*)"$"#
+)]
+async fn every_item_link(
+    world: &mut AcceptWorld,
+    pointer: String,
+    field: String,
+    content_type: String,
+) -> StepResult {
+    let items = items(world, &pointer)?;
+    let target = world.target()?;
+    let mut wrong = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(url) = item.pointer(&field).and_then(Value::as_str) else {
+            wrong.push(format!("item {i}: no {field}"));
+            continue;
+        };
+        let ex = target
+            .send(target.http().get(url))
+            .await
+            .map_err(|e| StepError::Infra(e.to_string()))?;
+        let ct = ex.header("content-type").unwrap_or_default().to_owned();
+        if ex.status.as_u16() != 200 || !ct.starts_with(&content_type) {
+            // Never print a link's query: presigned URLs carry a signature.
+            let shown = url.split('?').next().unwrap_or_default();
+            wrong.push(format!("{shown}: HTTP {} {ct}", ex.status.as_u16()));
+        }
+    }
+    ensure(
+        !items.is_empty() && wrong.is_empty(),
+        format!("every {field} at {pointer} answers 200 {content_type}"),
+        if items.is_empty() {
+            "no items".to_owned()
+        } else {
+            wrong.join("; ")
+        },
+    )
+}
+
+/// `| /field | is | value |` or `| /field | contains | text |` rows: one item must match all.
+#[then(regex = r#"^the response JSON at "([^"]*)" has an item where:$"#)]
+fn has_item_where(world: &mut AcceptWorld, step: &Step, pointer: String) -> StepResult {
+    let table = step.table().ok_or_else(|| {
+        StepError::Usage("this step needs a | field | is/contains | value | table".into())
+    })?;
+    let mut rules = Vec::new();
+    for row in &table.rows {
+        match row.as_slice() {
+            [field, op, value] if op == "is" || op == "contains" => {
+                rules.push((field.clone(), op == "is", world.render(value)?));
+            }
+            other => {
+                return Err(StepError::Usage(format!(
+                    "row {other:?}: want | /field | is or contains | value |"
+                )));
+            }
+        }
+    }
+    let items = items(world, &pointer)?;
+    let matches = |item: &Value| {
+        rules.iter().all(|(field, exact, value)| {
+            let text = match item.pointer(field) {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => return false,
+            };
+            if *exact {
+                text == *value
+            } else {
+                text.contains(value.as_str())
+            }
+        })
+    };
+    ensure(
+        items.iter().any(matches),
+        format!(
+            "an item at {pointer} with {}",
+            rules
+                .iter()
+                .map(|(f, exact, v)| format!("{f} {} {v:?}", if *exact { "=" } else { "∋" }))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        serde_json::to_string(&items)
+            .unwrap_or_default()
+            .chars()
+            .take(400)
+            .collect::<String>(),
+    )
+}
+
+// ---------------------------------------------------------------- server-sent events
+
+/// The `data:` lines of an event stream, each parsed as JSON.
+fn sse_events(body: &str) -> Result<Vec<Value>, StepError> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| {
+            serde_json::from_str(d.trim()).map_err(|_| StepError::Mismatch {
+                expected: "every SSE data line is JSON".into(),
+                observed: format!("data line {:?}", d.trim()),
+            })
+        })
+        .collect()
+}
+
+#[when(
+    regex = r#"^I stream a generation from "([^"]+)" sending the body as (application/json|text/plain;charset=UTF-8):$"#
+)]
+async fn stream_generation(
+    world: &mut AcceptWorld,
+    step: &Step,
+    path: String,
+    content_type: String,
+) -> StepResult {
+    let body = step.docstring().ok_or_else(|| {
+        StepError::Usage("this step needs the request body as a docstring".into())
+    })?;
+    let body = world.render(body.trim())?;
+    let extra = [
+        ("Accept".to_owned(), "text/event-stream".to_owned()),
+        ("Content-Type".to_owned(), content_type),
+    ];
+    send(
+        world,
+        "POST",
+        &path,
+        Caller::TestUser,
+        None,
+        &extra,
+        Some(body),
+    )
+    .await?;
+    let ex = world.response()?;
+    ensure(
+        ex.status.as_u16() == 200,
+        format!("200 text/event-stream from POST {}", ex.url),
+        format!(
+            "HTTP {}: {}",
+            ex.status.as_u16(),
+            ex.body.chars().take(300).collect::<String>()
+        ),
+    )?;
+    world.events = sse_events(&ex.body)?;
+    Ok(())
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            e.get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[then(regex = r#"^the stream ends with a "([^"]+)" event carrying "([^"]*)"$"#)]
+fn stream_ends_with(world: &mut AcceptWorld, kind: String, fields: String) -> StepResult {
+    let kinds = kinds(&world.events);
+    let last = world.events.last();
+    let missing: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| last.and_then(|e| e.pointer(f)).is_none_or(Value::is_null))
+        .collect();
+    ensure(
+        kinds.last().map(String::as_str) == Some(kind.as_str()) && missing.is_empty(),
+        format!("the stream ends with {kind} carrying {fields}"),
+        format!(
+            "events {}; last {}",
+            kinds.join(", "),
+            last.map(Value::to_string).unwrap_or_default()
+        ),
+    )
+}
+
+#[then(
+    regex = r#"^the "([^"]+)" events' "([^"]+)" together start with "([^"]*)" and contain "([^"]*)"$"#
+)]
+fn stream_content(
+    world: &mut AcceptWorld,
+    kind: String,
+    field: String,
+    prefix: String,
+    needle: String,
+) -> StepResult {
+    let text: String = world
+        .events
+        .iter()
+        .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind.as_str()))
+        .filter_map(|e| e.get(&field).and_then(Value::as_str))
+        .collect();
+    ensure(
+        text.trim_start().starts_with(&prefix) && text.contains(&needle),
+        format!("{kind} {field}s starting with {prefix:?}, containing {needle:?}"),
+        format!("{:?}", text.chars().take(120).collect::<String>()),
+    )
+}
+
+// ---------------------------------------------------------------- rate limits
+
+/// One request as a given tenant: the documented tenant header (and `{tenant}` in the path)
+/// set to `tenant`.
+async fn as_tenant(
+    world: &mut AcceptWorld,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    tenant: &str,
+) -> Result<(u16, Option<String>, String), StepError> {
+    let header = world
+        .facts()?
+        .auth
+        .as_ref()
+        .and_then(|a| {
+            a.required_headers
+                .keys()
+                .find(|k| k.to_ascii_lowercase().contains("tenant"))
+                .cloned()
+        })
+        .ok_or_else(|| StepError::Usage("the system documents no tenant header".into()))?;
+    let path = path.replace("{tenant}", tenant);
+    send(
+        world,
+        method,
+        &path,
+        Caller::TestUser,
+        None,
+        &[(header, tenant.to_owned())],
+        body.map(str::to_owned),
+    )
+    .await?;
+    let ex = world.response()?;
+    Ok((
+        ex.status.as_u16(),
+        ex.header("retry-after").map(str::to_owned),
+        ex.body.clone(),
+    ))
+}
+
+#[then(
+    regex = r#"^(GET|POST) "([^"]+)" allows (\d+) requests a minute per tenant, then answers (\d{3}) "([A-Z_]+)"; other tenants are unaffected and the limit recovers$"#
+)]
+async fn per_tenant_limit(
+    world: &mut AcceptWorld,
+    step: &Step,
+    method: String,
+    path: String,
+    limit: usize,
+    status: u16,
+    code: String,
+) -> StepResult {
+    let body = step.docstring().map(|b| b.trim().to_owned());
+    let run = uuid_like();
+    let tenant = format!("shakedown-rl-{run}");
+    for n in 1..=limit {
+        let (got, _, text) = as_tenant(world, &method, &path, body.as_deref(), &tenant).await?;
+        ensure(
+            (200..300).contains(&got),
+            format!("request {n} of {limit} within the minute is served"),
+            format!("HTTP {got}: {}", text.chars().take(200).collect::<String>()),
+        )?;
+    }
+    let (got, retry_after, text) =
+        as_tenant(world, &method, &path, body.as_deref(), &tenant).await?;
+    let field = world
+        .facts()?
+        .auth
+        .as_ref()
+        .and_then(|a| a.error_code_field.clone())
+        .unwrap_or_else(|| "code".into());
+    let observed_code = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get(&field).and_then(Value::as_str).map(str::to_owned));
+    ensure(
+        got == status && observed_code.as_deref() == Some(code.as_str()),
+        format!("request {} → HTTP {status} with {field} {code}", limit + 1),
+        format!("HTTP {got}: {}", text.chars().take(200).collect::<String>()),
+    )?;
+    let other = format!("shakedown-rl-{run}-other");
+    let (got, _, text) = as_tenant(world, &method, &path, body.as_deref(), &other).await?;
+    ensure(
+        (200..300).contains(&got),
+        "another tenant is served meanwhile",
+        format!("HTTP {got}: {}", text.chars().take(200).collect::<String>()),
+    )?;
+    let wait = retry_after
+        .as_deref()
+        .and_then(|r| r.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .ok_or_else(|| StepError::Mismatch {
+            expected: "the 429 says when to retry (Retry-After seconds)".into(),
+            observed: format!("Retry-After {retry_after:?}"),
+        })?;
+    ensure(
+        wait <= MAX_RETRY_WAIT,
+        format!("Retry-After within {} s", MAX_RETRY_WAIT.as_secs()),
+        format!("Retry-After {} s", wait.as_secs()),
+    )?;
+    tokio::time::sleep(wait).await;
+    let (got, _, text) = as_tenant(world, &method, &path, body.as_deref(), &tenant).await?;
+    ensure(
+        (200..300).contains(&got),
+        format!(
+            "after Retry-After ({} s) the tenant is served again",
+            wait.as_secs()
+        ),
+        format!("HTTP {got}: {}", text.chars().take(200).collect::<String>()),
+    )
+}
+
+/// A short random id for what a scenario creates, so reruns and parallel runs never collide.
+pub fn uuid_like() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
