@@ -25,3 +25,24 @@ Feature: Energy Insights monitoring
   @readonly @gate @claim(002-alarms-3-severity)
   Scenario: Every documented alarm routes to its severity's topic and is quiet
     Then no documented alarm of the system is in ALARM
+
+  # The alert categories name these alarms but give no thresholds: existence and routing.
+  @readonly @gate @claim(002-alarms-3-lambda-errors)
+  Scenario: Lambda errors raise a P0 alert
+    Then an alarm on AWS/Lambda Errors notifies "energy-insights-critical-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-lambda-throttles)
+  Scenario: Lambda throttling raises an alert
+    Then an alarm on AWS/Lambda Throttles notifies "energy-insights-high-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-dynamodb-throttling)
+  Scenario: DynamoDB throttling raises a P0 alert
+    Then an alarm on AWS/DynamoDB ThrottledRequests notifies "energy-insights-critical-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-dynamodb-system-errors)
+  Scenario: DynamoDB system errors raise an alert
+    Then an alarm on AWS/DynamoDB SystemErrors notifies "energy-insights-high-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-s3-errors)
+  Scenario: S3 errors raise an alert
+    Then an alarm on AWS/S3 5xxErrors notifies "energy-insights-medium-alerts-{env}"

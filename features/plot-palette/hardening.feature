@@ -33,3 +33,15 @@ Feature: Plot Palette security hardening
   @readonly @gate @claim(000-hardening-4.4-cloudtrail)
   Scenario: CloudTrail records API calls for audit
     Then the trail "plot-palette-trail-{env}" is logging to bucket "plot-palette-cloudtrail-{env}"
+
+  @readonly @gate @claim(000-hardening-4.1-sqli)
+  Scenario: WAF blocks common SQL injection patterns
+    Then the web ACL "plot-palette-waf-{env}" has a rule blocking SQL injection
+
+  @readonly @gate @claim(000-hardening-4.1-xss)
+  Scenario: WAF blocks XSS attempts
+    Then the web ACL "plot-palette-waf-{env}" has a rule blocking cross-site scripting
+
+  @readonly @claim(000-hardening-4.1-metrics)
+  Scenario: Blocked requests are visible in CloudWatch
+    Then the web ACL "plot-palette-waf-{env}" and each of its rules publish CloudWatch metrics

@@ -93,3 +93,58 @@ async fn none_firing(world: &mut AcceptWorld) -> StepResult {
         ))
     }
 }
+
+/// `Then an alarm on AWS/Lambda Throttles notifies "topic"`: the runbook promises the alarm
+/// and its routing but no threshold, so only those are checked (any alarm name).
+#[then(regex = r#"^an alarm on (\S+) (\S+) notifies "([^"]+)"$"#)]
+async fn alarm_on_metric(
+    world: &mut AcceptWorld,
+    namespace: String,
+    metric: String,
+    topic: String,
+) -> StepResult {
+    let topic = world.render(&topic)?;
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let mut found = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cw
+            .describe_alarms()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "cloudwatch DescribeAlarms: {}",
+                    shakedown_core::target::aws_error_text(&e)
+                ))
+            })?;
+        for a in page.metric_alarms() {
+            if a.namespace() == Some(namespace.as_str()) && a.metric_name() == Some(metric.as_str())
+            {
+                found.push((
+                    a.alarm_name().unwrap_or_default().to_owned(),
+                    a.alarm_actions().to_vec(),
+                ));
+            }
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let routed = found.iter().any(|(_, actions)| {
+        actions
+            .iter()
+            .any(|arn| arn.rsplit(':').next() == Some(topic.as_str()))
+    });
+    crate::result::ensure(
+        routed,
+        format!("an alarm on {namespace} {metric} whose action is the SNS topic {topic}"),
+        if found.is_empty() {
+            format!("no alarm on {namespace} {metric}")
+        } else {
+            format!("alarms and their actions: {found:?}")
+        },
+    )
+}

@@ -148,3 +148,118 @@ async fn ecs_workers(world: &mut AcceptWorld) -> StepResult {
         })?;
     AcceptWorld::outcome(aws::ecs_check(world.ctx()?, &ecs).await)
 }
+
+/// The web ACL named `name` (regional or CloudFront scope, as the runbook's facts say).
+async fn web_acl(
+    world: &AcceptWorld,
+    name: &str,
+) -> Result<aws_sdk_wafv2::types::WebAcl, StepError> {
+    let scope = world
+        .facts()?
+        .waf
+        .as_ref()
+        .map(|w| w.scope.clone())
+        .unwrap_or_else(|| "REGIONAL".into());
+    let waf = aws_sdk_wafv2::Client::new(world.sdk()?);
+    let infra = |call: &str, e: String| StepError::Infra(format!("wafv2 {call}: {e}"));
+    let list = waf
+        .list_web_acls()
+        .scope(aws_sdk_wafv2::types::Scope::from(scope.as_str()))
+        .send()
+        .await
+        .map_err(|e| infra("ListWebACLs", shakedown_core::target::aws_error_text(&e)))?;
+    let summary = list
+        .web_acls()
+        .iter()
+        .find(|a| a.name() == Some(name))
+        .ok_or_else(|| StepError::Mismatch {
+            expected: format!("a {scope} web ACL {name}"),
+            observed: format!(
+                "web ACLs {:?}",
+                list.web_acls()
+                    .iter()
+                    .filter_map(|a| a.name())
+                    .collect::<Vec<_>>()
+            ),
+        })?;
+    let out = waf
+        .get_web_acl()
+        .name(name)
+        .scope(aws_sdk_wafv2::types::Scope::from(scope.as_str()))
+        .id(summary.id().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| infra("GetWebACL", shakedown_core::target::aws_error_text(&e)))?;
+    out.web_acl.ok_or_else(|| {
+        StepError::Infra(format!("wafv2 GetWebACL {name}: no web ACL in the answer"))
+    })
+}
+
+/// Does a statement (or one nested in And/Or/Not) match the attack?
+fn statement_catches(s: &aws_sdk_wafv2::types::Statement, attack: &str) -> bool {
+    let nested = s
+        .or_statement()
+        .map(|o| o.statements().to_vec())
+        .into_iter()
+        .chain(s.and_statement().map(|a| a.statements().to_vec()))
+        .flatten()
+        .any(|n| statement_catches(&n, attack));
+    let managed = s.managed_rule_group_statement().map(|m| m.name());
+    nested
+        || match attack {
+            "SQL injection" => {
+                s.sqli_match_statement().is_some() || managed == Some("AWSManagedRulesSQLiRuleSet")
+            }
+            _ => {
+                s.xss_match_statement().is_some() || managed == Some("AWSManagedRulesCommonRuleSet")
+            }
+        }
+}
+
+#[then(
+    regex = r#"^the web ACL "([^"]+)" has a rule blocking (SQL injection|cross-site scripting)$"#
+)]
+async fn waf_blocks(world: &mut AcceptWorld, name: String, attack: String) -> StepResult {
+    let name = world.render(&name)?;
+    let acl = web_acl(world, &name).await?;
+    let rules: Vec<String> = acl.rules().iter().map(|r| r.name().to_owned()).collect();
+    let blocking = acl.rules().iter().find(|r| {
+        let catches = r.statement().is_some_and(|s| statement_catches(s, &attack));
+        // A rule group blocks with its own rules' actions unless overridden to count.
+        let blocks = r.action().is_some_and(|a| a.block().is_some())
+            || r.override_action().is_some_and(|o| o.none().is_some());
+        catches && blocks
+    });
+    crate::result::ensure(
+        blocking.is_some(),
+        format!("a rule of {name} that blocks {attack}"),
+        format!("rules {rules:?}"),
+    )
+}
+
+#[then(regex = r#"^the web ACL "([^"]+)" and each of its rules publish CloudWatch metrics$"#)]
+async fn waf_metrics(world: &mut AcceptWorld, name: String) -> StepResult {
+    let name = world.render(&name)?;
+    let acl = web_acl(world, &name).await?;
+    let on = |v: Option<&aws_sdk_wafv2::types::VisibilityConfig>| {
+        v.is_some_and(|v| v.cloud_watch_metrics_enabled())
+    };
+    let mut dark: Vec<String> = acl
+        .rules()
+        .iter()
+        .filter(|r| !on(r.visibility_config()))
+        .map(|r| r.name().to_owned())
+        .collect();
+    if !on(acl.visibility_config()) {
+        dark.push(format!("the web ACL {name}"));
+    }
+    crate::result::ensure(
+        dark.is_empty() && !acl.rules().is_empty(),
+        format!("CloudWatch metrics on {name} and each of its rules"),
+        if acl.rules().is_empty() {
+            "no rules".to_owned()
+        } else {
+            format!("metrics off for {dark:?}")
+        },
+    )
+}
