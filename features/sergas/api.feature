@@ -18,3 +18,15 @@ Feature: Sergas API
   @readonly @gate @claim(004-deploy-health)
   Scenario: Post-deployment health checks report the system and its dependencies
     Then the health endpoint answers healthy with the documented schema
+
+  @readonly @gate @claim(004-api-filtering)
+  Scenario Outline: Accounts filter by status, and the total counts only what matches
+    When I send GET "/api/v1/accounts?status=<status>&page_size=100" as the test user
+    Then the response status is 200
+    And every item at "/items" has "/status" equal to "<status>"
+    And the response JSON at "/total" counts the items at "/items"
+
+    Examples:
+      | status   |
+      | active   |
+      | at_risk  |

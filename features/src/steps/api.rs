@@ -167,6 +167,48 @@ async fn every_item_link(
     )
 }
 
+#[then(regex = r#"^every item at "([^"]*)" has "([^"]*)" equal to "([^"]*)"$"#)]
+fn every_item_equal(
+    world: &mut AcceptWorld,
+    pointer: String,
+    field: String,
+    value: String,
+) -> StepResult {
+    let value = world.render(&value)?;
+    let items = items(world, &pointer)?;
+    let wrong: Vec<String> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let got = item.pointer(&field).and_then(Value::as_str);
+            (got != Some(value.as_str())).then(|| format!("item {i}: {got:?}"))
+        })
+        .collect();
+    ensure(
+        !items.is_empty() && wrong.is_empty(),
+        format!("every item at {pointer} has {field} = {value:?}"),
+        if items.is_empty() {
+            "no items".to_owned()
+        } else {
+            wrong.join("; ")
+        },
+    )
+}
+
+#[then(regex = r#"^the response JSON at "([^"]*)" counts the items at "([^"]*)"$"#)]
+fn total_counts_items(world: &mut AcceptWorld, total: String, pointer: String) -> StepResult {
+    let items = items(world, &pointer)?;
+    let ex = world.response()?;
+    let observed = ex
+        .json()
+        .and_then(|v| v.pointer(&total).and_then(Value::as_u64));
+    ensure(
+        observed == Some(items.len() as u64),
+        format!("{total} = {} (the items at {pointer})", items.len()),
+        format!("{total} = {observed:?}"),
+    )
+}
+
 /// `| /field | is | value |` or `| /field | contains | text |` rows: one item must match all.
 #[then(regex = r#"^the response JSON at "([^"]*)" has an item where:$"#)]
 fn has_item_where(world: &mut AcceptWorld, step: &Step, pointer: String) -> StepResult {
