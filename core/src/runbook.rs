@@ -80,6 +80,52 @@ pub struct RunbookFacts {
     pub pagination: Option<Pagination>,
     #[serde(default)]
     pub rbac: Option<Rbac>,
+    #[serde(default)]
+    pub network: Option<Network>,
+    #[serde(default)]
+    pub secrets: Vec<Secret>,
+    #[serde(default)]
+    pub log_groups: Vec<LogGroup>,
+}
+
+/// A CloudWatch Logs group the runbook reads from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LogGroup {
+    pub name: String,
+    pub section: String,
+}
+
+/// The VPC the system runs in, as the runbook describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Network {
+    pub section: String,
+    /// The VPC's `Name` tag.
+    pub vpc: String,
+    pub cidr: String,
+    /// How many subnets (one per availability zone).
+    pub subnets: u32,
+    /// Flow-log destination log group, when the runbook enables VPC Flow Logs.
+    #[serde(default)]
+    pub flow_log_group: Option<String>,
+    /// Gateway/interface endpoints by service short name (`dynamodb`, `s3`).
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Security groups by name, one per component.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+}
+
+/// A secret the runbook keeps in Secrets Manager.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Secret {
+    pub name: String,
+    pub section: String,
+    /// Top-level JSON keys the secret string holds (never their values).
+    #[serde(default)]
+    pub keys: Vec<String>,
 }
 
 /// The health endpoint and what a healthy answer looks like.
@@ -126,6 +172,12 @@ pub struct AuthFacts {
     /// (Cognito); false where the tokens are opaque to the harness (OAuth2 client credentials).
     #[serde(default = "yes")]
     pub expired_token_probe: bool,
+    /// Cognito group whose members administer the system (needs a confirmed member).
+    #[serde(default)]
+    pub admin_group: Option<String>,
+    /// The user pool's MFA setting (`ON` or `OPTIONAL`), when the runbook requires MFA.
+    #[serde(default)]
+    pub mfa: Option<String>,
 }
 
 fn yes() -> bool {
@@ -139,6 +191,10 @@ pub struct SnsTopics {
     pub section: String,
     /// severity → topic name, e.g. `critical = "plot-palette-critical-{env}"`.
     pub topics: BTreeMap<String, String>,
+    /// severity → the protocols its topic delivers to (`email`, `sms`, `https`), where the
+    /// runbook says who is notified how.
+    #[serde(default)]
+    pub subscriptions: BTreeMap<String, Vec<String>>,
 }
 
 /// A CloudWatch alarm the runbook documents.
@@ -165,12 +221,22 @@ pub struct Alarm {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Default)]
 pub struct Table {
     pub name: String,
     pub section: String,
     pub pitr: bool,
     /// Partition key attribute name used by the local stack when creating it.
     pub key: String,
+    /// Global secondary indexes (`name:partition-key`) the runbook's queries use.
+    #[serde(default)]
+    pub gsi: Vec<String>,
+    /// Attribute that holds each item's expiry, when the runbook promises TTL clean-up.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+    /// Encrypted at rest with a KMS key (`SSEDescription.Status ENABLED`).
+    #[serde(default)]
+    pub sse: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +251,9 @@ pub struct Bucket {
     pub versioning: bool,
     #[serde(default)]
     pub public_access_block: bool,
+    /// Objects expire after this many days (a lifecycle rule), when the runbook cleans up.
+    #[serde(default)]
+    pub expire_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -205,6 +274,15 @@ pub struct Function {
     pub section: String,
     /// Alias that serves traffic and is moved on rollback.
     pub alias: String,
+    /// Documented memory size, MB.
+    #[serde(default)]
+    pub memory_mb: Option<i32>,
+    /// Documented ephemeral storage (`/tmp`), MB.
+    #[serde(default)]
+    pub ephemeral_mb: Option<i32>,
+    /// Documented timeout, seconds.
+    #[serde(default)]
+    pub timeout_seconds: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,6 +308,9 @@ pub struct BackupPlan {
     /// AWS Backup schedule expression, e.g. `cron(0 2 * * ? *)` for 02:00 UTC daily.
     pub schedule: String,
     pub retention_days: i64,
+    /// Regions each recovery point is copied to (multi-region backups).
+    #[serde(default)]
+    pub copy_regions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +319,9 @@ pub struct Trail {
     pub name: String,
     pub section: String,
     pub bucket: String,
+    /// A multi-region trail.
+    #[serde(default)]
+    pub multi_region: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -320,6 +404,13 @@ pub struct Dashboard {
     pub name: String,
     pub section: String,
     pub widgets: usize,
+    /// Metrics the runbook lists on the dashboard, `Namespace MetricName`; the local stack
+    /// draws its first widgets from these, then from the alarms.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// CloudWatch Logs Insights queries shown as log widgets.
+    #[serde(default)]
+    pub log_queries: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -46,3 +46,37 @@ Feature: Energy Insights monitoring
   @readonly @gate @claim(002-alarms-3-s3-errors)
   Scenario: S3 errors raise an alert
     Then an alarm on AWS/S3 5xxErrors notifies "energy-insights-medium-alerts-{env}"
+
+  @readonly @gate @claim(002-dashboard-2-metrics) @claim(002-dashboard-2-logs) @claim(002-dashboard-2-calculated)
+  Scenario: The dashboard covers API Gateway, Lambda, DynamoDB and S3, log errors and error rates
+    Then the dashboard "EnergyInsights" has 16 widgets showing:
+      | namespace      | metric                                                                                   |
+      | AWS/ApiGateway | Count                                                                                    |
+      | AWS/ApiGateway | 5XXError                                                                                 |
+      | AWS/ApiGateway | Latency                                                                                  |
+      | AWS/Lambda     | Invocations                                                                              |
+      | AWS/Lambda     | Errors                                                                                   |
+      | AWS/Lambda     | Duration                                                                                 |
+      | AWS/Lambda     | ConcurrentExecutions                                                                     |
+      | AWS/Lambda     | Throttles                                                                                |
+      | AWS/DynamoDB   | ConsumedReadCapacityUnits                                                                |
+      | AWS/DynamoDB   | ConsumedWriteCapacityUnits                                                               |
+      | AWS/DynamoDB   | SystemErrors                                                                             |
+      | AWS/DynamoDB   | ThrottledRequests                                                                        |
+      | AWS/S3         | BucketSizeBytes                                                                          |
+      | AWS/S3         | AllRequests                                                                              |
+      | AWS/S3         | 5xxErrors                                                                                |
+      | expression     | 100 * errors / invocations                                                               |
+      | logs           | filter @message like /ERROR/                                                             |
+    And the log groups "/aws/lambda/energy-insights-api-{env}" exist
+
+  @readonly @gate @claim(002-monitoring-notify)
+  Scenario Outline: Each severity topic reaches its on-call channels
+    Then the topic "<topic>" delivers to confirmed "<protocols>" subscriptions
+
+    Examples:
+      | topic                                 | protocols    |
+      | energy-insights-critical-alerts-{env} | email, https |
+      | energy-insights-high-alerts-{env}     | email, https |
+      | energy-insights-medium-alerts-{env}   | email        |
+      | energy-insights-low-alerts-{env}      | email        |

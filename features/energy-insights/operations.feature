@@ -15,3 +15,28 @@ Feature: Energy Insights operations
     Then the protected API refuses no token with 401 "UNAUTHORIZED"
     And the protected API refuses a forged token with 401 "UNAUTHORIZED"
     And the protected API accepts the test user's token
+
+  @mutating @serial @claim(002-runbook-5-create-user)
+  Scenario: A user created by the procedure can sign in and use the API
+    When I create a user with a permanent password as the runbook describes
+    Then that user can sign in
+    And the protected API answers 200 to that user's token
+
+  @mutating @serial @claim(002-runbook-5-disable-user)
+  Scenario: Disabling a user blocks sign-in; enabling restores it
+    When I create a user with a permanent password as the runbook describes
+    And I disable that user
+    Then that user cannot sign in
+    When I enable that user
+    Then that user can sign in
+
+  @mutating @serial @claim(002-runbook-5-reset-password)
+  Scenario: A password reset requires a new password before sign-in
+    When I create a user with a permanent password as the runbook describes
+    And I reset that user's password
+    Then that user's status is RESET_REQUIRED
+    And that user cannot sign in through the admin flow
+
+  @readonly @gate @claim(002-runbook-5-artifact-cleanup)
+  Scenario: Old artifacts expire
+    Then the bucket "energy-insights-artifacts-{env}" expires objects after 90 days

@@ -24,3 +24,7 @@ Feature: Plot Palette deployment verification
   @mutating @serial @claim(000-deploy-6.5-job-flow) @claim(000-deploy-6.5-data-quality) @claim(000-arch-3.3-checkpoint)
   Scenario: The post-deploy smoke flow completes with good data
     Then the post-deploy flow completes: job, seed upload, completion, export rows that pass the data-quality checks, S3 checkpoint
+
+  @readonly @gate @claim(000-deploy-6.4-admin)
+  Scenario: An admin user is confirmed, verified and in the admin group
+    Then the Cognito group "admin" has a CONFIRMED member with a verified email

@@ -45,3 +45,16 @@ Feature: Plot Palette security hardening
   @readonly @claim(000-hardening-4.1-metrics)
   Scenario: Blocked requests are visible in CloudWatch
     Then the web ACL "plot-palette-waf-{env}" and each of its rules publish CloudWatch metrics
+
+  @readonly @gate @claim(000-hardening-4.4-mfa)
+  Scenario: MFA is enabled for admin accounts
+    Then the user pool's MFA setting is OPTIONAL
+    And the Cognito group "admin" has a CONFIRMED member with a verified email and MFA
+
+  @readonly @gate @claim(000-arch-3.2-vpc)
+  Scenario: The system runs in a VPC with subnets and a security group per component
+    Then the VPC "plot-palette-{env}" has 2 subnets in distinct availability zones and the security groups "plot-palette-api-{env}, plot-palette-worker-{env}"
+
+  @readonly @gate @claim(000-hardening-4.4-flow-logs)
+  Scenario: VPC Flow Logs are enabled
+    Then the VPC "plot-palette-{env}" has an ACTIVE flow log of ALL traffic delivering to the log group "/aws/vpc/flow-logs/plot-palette-{env}"

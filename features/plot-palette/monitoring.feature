@@ -50,3 +50,36 @@ Feature: Plot Palette alarms
   @readonly @gate @claim(000-monitoring-5.2-actions)
   Scenario: Every documented alarm is configured, routed to its topic and quiet
     Then no documented alarm of the system is in ALARM
+
+  @readonly @gate @claim(000-monitoring-5.3-topics)
+  Scenario Outline: Each severity topic reaches its subscribers
+    Then the topic "<topic>" delivers to confirmed "<protocols>" subscriptions
+
+    Examples:
+      | topic                     | protocols  |
+      | plot-palette-critical-{env} | email, sms |
+      | plot-palette-warning-{env}  | email      |
+      | plot-palette-info-{env}     | email      |
+
+  @readonly @gate @claim(000-monitoring-5.1-dashboard)
+  Scenario: The dashboard shows API, Lambda, ECS, DynamoDB, Bedrock and S3 metrics
+    Then the dashboard "{dashboard}" has 6 widgets showing:
+      | namespace             | metric                     |
+      | AWS/ApiGateway        | Count                      |
+      | AWS/ApiGateway        | Latency                    |
+      | AWS/ApiGateway        | 5XXError                   |
+      | AWS/Lambda            | Invocations                |
+      | AWS/Lambda            | Errors                     |
+      | AWS/Lambda            | Duration                   |
+      | AWS/Lambda            | ConcurrentExecutions       |
+      | ECS/ContainerInsights | RunningTaskCount           |
+      | AWS/ECS               | CPUUtilization             |
+      | AWS/ECS               | MemoryUtilization          |
+      | AWS/DynamoDB          | ConsumedReadCapacityUnits  |
+      | AWS/DynamoDB          | ConsumedWriteCapacityUnits |
+      | AWS/DynamoDB          | ThrottledRequests          |
+      | AWS/Bedrock           | Invocations                |
+      | AWS/Bedrock           | InputTokenCount            |
+      | AWS/Bedrock           | InvocationThrottles        |
+      | AWS/S3                | BucketSizeBytes            |
+      | AWS/S3                | AllRequests                |

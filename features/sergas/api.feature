@@ -30,3 +30,10 @@ Feature: Sergas API
       | status   |
       | active   |
       | at_risk  |
+
+  @readonly @gate @claim(004-security-secrets)
+  Scenario: The database, Redis and OAuth2 client secrets live in Secrets Manager
+    Then Secrets Manager holds "sergas/{env}/database" with the keys "username, password"
+    And Secrets Manager holds "sergas/{env}/redis" with the keys "password"
+    And Secrets Manager holds "sergas/{env}/oauth-client" with the keys "client_id, client_secret"
+    And the OAuth2 client secret stored in "sergas/{env}/oauth-client" is the one the token endpoint accepts

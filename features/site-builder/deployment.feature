@@ -24,3 +24,14 @@ Feature: Site Builder deployment verification
   @readonly @gate @claim(001-deploy-1.1-s3)
   Scenario: Two S3 buckets, the assets bucket among them
     Then there are 2 buckets named "site-builder-*-{env}", including "site-builder-assets-{env}"
+
+  @readonly @gate @claim(001-deploy-5.3-dashboard)
+  Scenario: The generation API dashboard exists
+    Then the dashboard "site-builder-generation-api-{env}" has 4 widgets showing:
+      | namespace      | metric      |
+      | AWS/Lambda     | Invocations |
+      | AWS/Lambda     | Errors      |
+      | AWS/Lambda     | Duration    |
+      | AWS/Lambda     | Throttles   |
+      | AWS/ApiGateway | 5XXError    |
+      | AWS/ApiGateway | Latency     |

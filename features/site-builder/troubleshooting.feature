@@ -36,3 +36,11 @@ Feature: Site Builder troubleshooting signals
       """
     Then the response status is 200
     And the bucket "site-builder-assets-{env}" holds 2 objects under "logos/{tenant}/"
+
+  @readonly @gate @claim(001-troubleshoot-4-invoke)
+  Scenario: Every function answers the documented test invocation
+    Then each of the functions "page_generator-{env}, logo_creator-{env}, background_creator-{env}, theme_selector-{env}, layout_agent-{env}, brand_validator-{env}, generation_state-{env}" answers an invocation with the payload {"test": true}
+
+  @readonly @gate @claim(001-troubleshoot-1.1-lambda)
+  Scenario: The documented Lambda log groups exist
+    Then the log groups "/aws/lambda/page_generator-{env}, /aws/lambda/logo_creator-{env}, /aws/lambda/brand_validator-{env}, /aws/lambda/background_creator-{env}, /aws/lambda/theme_selector-{env}, /aws/lambda/layout_agent-{env}, /aws/lambda/generation_state-{env}" exist

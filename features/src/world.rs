@@ -39,6 +39,8 @@ pub enum Undo {
         key: String,
         value: String,
     },
+    /// Delete a Cognito user the scenario created.
+    DeleteUser { pool: String, user: String },
 }
 
 #[derive(Debug, cucumber::World)]

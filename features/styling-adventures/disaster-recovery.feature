@@ -11,3 +11,7 @@ Feature: Styling Adventures disaster recovery
     When I restore the table "Users-{env}" to the latest restorable time as a new table
     Then the restored table holds every item of the source table
     And the restore finished within the documented RTO of 1 hour
+
+  @readonly @gate @claim(003-dr-backup-plan)
+  Scenario: Daily backups kept 30 days in two regions
+    Then the backup plan "styling-adventures-backup-{env}" rule "DailyBackups" runs "cron(0 3 * * ? *)" into vault "styling-adventures-vault-{env}" and keeps backups 30 days, copied to "us-east-1, us-west-2"

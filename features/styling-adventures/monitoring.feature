@@ -19,4 +19,17 @@ Feature: Styling Adventures alarms and dashboard
 
   @readonly @gate @claim(003-monitoring-dashboard)
   Scenario: The dashboard shows the key metrics
-    Then the dashboard "styling-adventures-{env}" has 5 widgets
+    Then the dashboard "styling-adventures-{env}" has 5 widgets showing:
+      | namespace          | metric                    |
+      | AWS/ApiGateway     | Latency                   |
+      | AWS/Lambda         | Duration                  |
+      | AWS/DynamoDB       | ConsumedReadCapacityUnits |
+      | AWS/DynamoDB       | ConsumedWriteCapacityUnits |
+      | AWS/ApiGateway     | 5XXError                  |
+      | AWS/Lambda         | Errors                    |
+      | StylingAdventures  | CognitoAuthFailures       |
+      | AWS/S3             | BucketSizeBytes           |
+      | AWS/S3             | AllRequests               |
+      | AWS/CloudFront     | CacheHitRate              |
+      | AWS/Lambda         | Invocations               |
+      | AWS/DynamoDB       | ThrottledRequests         |

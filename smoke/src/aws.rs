@@ -374,11 +374,23 @@ pub async fn alarm_check(ctx: &Arc<Ctx>, a: &Alarm, topic: Option<&str>) -> Outc
 
 pub async fn table_check(ctx: &Arc<Ctx>, t: &Table) -> Outcome {
     let ddb = aws_sdk_dynamodb::Client::new(&ctx.targets.sdk);
-    let expected = format!(
+    let mut expected = format!(
         "{} ACTIVE{}",
         t.name,
         if t.pitr { ", PITR ENABLED" } else { "" }
     );
+    for gsi in &t.gsi {
+        expected.push_str(&format!(
+            ", index {} ACTIVE",
+            gsi.split(':').next().unwrap_or(gsi)
+        ));
+    }
+    if t.sse {
+        expected.push_str(", SSE ENABLED");
+    }
+    if let Some(attr) = &t.ttl_attribute {
+        expected.push_str(&format!(", TTL ENABLED on {attr}"));
+    }
     let desc = match ddb.describe_table().table_name(&t.name).send().await {
         Ok(d) => d,
         Err(e) => return sdk_outcome(&format!("dynamodb DescribeTable {}", t.name), &expected, &e),
@@ -393,6 +405,59 @@ pub async fn table_check(ctx: &Arc<Ctx>, t: &Table) -> Outcome {
             expected,
             format!("status {status}"),
             call("dynamodb DescribeTable"),
+        );
+    }
+    let table = desc.table();
+    let mut wrong = Vec::new();
+    for gsi in &t.gsi {
+        let name = gsi.split(':').next().unwrap_or(gsi);
+        let status = table
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .find(|i| i.index_name() == Some(name))
+            .map(|i| {
+                i.index_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "no status".to_owned())
+            });
+        match status.as_deref() {
+            Some("ACTIVE") => {}
+            Some(other) => wrong.push(format!("index {name} {other}")),
+            None => wrong.push(format!("no index {name}")),
+        }
+    }
+    if t.sse {
+        let sse = table
+            .and_then(|t| t.sse_description())
+            .and_then(|d| d.status())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "absent (AWS-owned key)".to_owned());
+        if sse != "ENABLED" {
+            wrong.push(format!("SSE {sse}"));
+        }
+    }
+    if let Some(attr) = &t.ttl_attribute {
+        match ddb.describe_time_to_live().table_name(&t.name).send().await {
+            Ok(ttl) => {
+                let d = ttl.time_to_live_description();
+                let status = d
+                    .and_then(|d| d.time_to_live_status())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default();
+                let on = d.and_then(|d| d.attribute_name()).unwrap_or_default();
+                if status != "ENABLED" || on != attr {
+                    wrong.push(format!("TTL {status} on {on:?}"));
+                }
+            }
+            Err(e) => return sdk_outcome("dynamodb DescribeTimeToLive", &expected, &e),
+        }
+    }
+    if !wrong.is_empty() {
+        return fail_with(
+            expected,
+            wrong.join("; "),
+            call(&format!("dynamodb DescribeTable {}", t.name)),
         );
     }
     if !t.pitr {
@@ -688,6 +753,24 @@ pub async fn backup_check(ctx: &Arc<Ctx>, b: &BackupPlan) -> Outcome {
     };
     let schedule = rule.schedule_expression().unwrap_or_default();
     let retention = rule.lifecycle().and_then(|l| l.delete_after_days());
+    // A copy action's destination vault ARN names its region: arn:aws:backup:REGION:...
+    let copies: Vec<&str> = rule
+        .copy_actions()
+        .iter()
+        .filter_map(|c| c.destination_backup_vault_arn().split(':').nth(3))
+        .collect();
+    let missing: Vec<&String> = b
+        .copy_regions
+        .iter()
+        .filter(|r| !copies.contains(&r.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        return fail_with(
+            format!("{expected}, copied to {}", b.copy_regions.join(", ")),
+            format!("copies to {copies:?}; none to {missing:?}"),
+            call("backup GetBackupPlan"),
+        );
+    }
     if schedule == b.schedule && retention == Some(b.retention_days) {
         pass(format!("{schedule}, {} days", b.retention_days))
     } else {
@@ -701,7 +784,36 @@ pub async fn backup_check(ctx: &Arc<Ctx>, b: &BackupPlan) -> Outcome {
 
 pub async fn trail_check(ctx: &Arc<Ctx>, t: &Trail) -> Outcome {
     let ct = aws_sdk_cloudtrail::Client::new(&ctx.targets.sdk);
-    let expected = format!("trail {} logging", t.name);
+    let expected = format!(
+        "trail {}{} logging",
+        t.name,
+        if t.multi_region {
+            " (multi-region)"
+        } else {
+            ""
+        }
+    );
+    if t.multi_region {
+        let trails = match ct.describe_trails().trail_name_list(&t.name).send().await {
+            Ok(d) => d,
+            Err(e) => return sdk_outcome("cloudtrail DescribeTrails", &expected, &e),
+        };
+        let multi = trails
+            .trail_list()
+            .iter()
+            .find(|tr| tr.name() == Some(t.name.as_str()))
+            .map(|tr| tr.is_multi_region_trail());
+        if multi != Some(Some(true)) {
+            return fail_with(
+                expected,
+                match multi {
+                    None => format!("no trail {}", t.name),
+                    Some(m) => format!("IsMultiRegionTrail {m:?}"),
+                },
+                call("cloudtrail DescribeTrails"),
+            );
+        }
+    }
     match ct.get_trail_status().name(&t.name).send().await {
         Ok(s) if s.is_logging() == Some(true) => pass("logging"),
         Ok(s) => fail_with(
@@ -843,10 +955,22 @@ pub async fn dashboard_check(ctx: &Arc<Ctx>, d: &Dashboard) -> Outcome {
             );
         }
     };
-    let widgets = out
+    let body = out
         .dashboard_body()
-        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-        .and_then(|v| v.get("widgets").and_then(|w| w.as_array()).map(Vec::len));
+        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+    let list = body
+        .as_ref()
+        .and_then(|v| v.get("widgets").and_then(|w| w.as_array()).cloned())
+        .unwrap_or_default();
+    let missing = dashboard_missing(&list, d);
+    if !missing.is_empty() {
+        return fail_with(
+            format!("{expected} showing {}", d.metrics.join(", ")),
+            format!("no widget shows {}", missing.join(", ")),
+            call("cloudwatch GetDashboard"),
+        );
+    }
+    let widgets = body.map(|_| list.len());
     match widgets {
         Some(n) if n == d.widgets => pass(format!("{n} widgets")),
         other => fail_with(
@@ -855,4 +979,59 @@ pub async fn dashboard_check(ctx: &Arc<Ctx>, d: &Dashboard) -> Outcome {
             call("cloudwatch GetDashboard"),
         ),
     }
+}
+
+/// The documented metrics (`Namespace MetricName`) and log queries no widget shows.
+pub fn dashboard_missing(widgets: &[serde_json::Value], d: &Dashboard) -> Vec<String> {
+    let mut shown = std::collections::BTreeSet::new();
+    let mut queries = Vec::new();
+    for w in widgets {
+        let props = w.get("properties");
+        for m in props
+            .and_then(|p| p.get("metrics"))
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let parts: Vec<&str> = m
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.as_str())
+                .collect();
+            if let [ns, name, ..] = parts.as_slice() {
+                shown.insert(format!("{ns} {name}"));
+            }
+            // Metric math: {"expression": "errors / requests * 100", ...}, shown with its
+            // threshold as a horizontal annotation.
+            let annotated = props
+                .and_then(|p| p.pointer("/annotations/horizontal"))
+                .and_then(|h| h.as_array())
+                .is_some_and(|h| !h.is_empty());
+            if let Some(expr) = m
+                .as_array()
+                .and_then(|a| a.iter().find_map(|p| p.get("expression")))
+                .and_then(|e| e.as_str())
+                && annotated
+            {
+                shown.insert(format!("expression {expr}"));
+            }
+        }
+        if let Some(q) = props.and_then(|p| p.get("query")).and_then(|q| q.as_str()) {
+            queries.push(q.to_owned());
+        }
+    }
+    let mut missing: Vec<String> = d
+        .metrics
+        .iter()
+        .filter(|m| !shown.contains(m.as_str()))
+        .cloned()
+        .collect();
+    missing.extend(
+        d.log_queries
+            .iter()
+            .filter(|q| !queries.iter().any(|have| have.contains(q.as_str())))
+            .map(|q| format!("log query {q:?}")),
+    );
+    missing
 }

@@ -148,3 +148,57 @@ async fn alarm_on_metric(
         },
     )
 }
+
+/// `Then the topic "X" delivers to confirmed "email, sms" subscriptions`
+#[then(regex = r#"^the topic "([^"]+)" delivers to confirmed "([^"]+)" subscriptions$"#)]
+async fn topic_subscriptions(
+    world: &mut AcceptWorld,
+    topic: String,
+    protocols: String,
+) -> StepResult {
+    let topic = world.render(&topic)?;
+    let sns = aws_sdk_sns::Client::new(world.sdk()?);
+    let topics = sns.list_topics().send().await.map_err(|e| {
+        StepError::Infra(format!(
+            "sns ListTopics: {}",
+            shakedown_core::target::aws_error_text(&e)
+        ))
+    })?;
+    let Some(arn) = topics
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .find(|a| a.rsplit(':').next() == Some(topic.as_str()))
+        .map(str::to_owned)
+    else {
+        return Err(StepError::mismatch(format!("an SNS topic {topic}"), "none"));
+    };
+    let subs = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Infra(format!(
+                "sns ListSubscriptionsByTopic: {}",
+                shakedown_core::target::aws_error_text(&e)
+            ))
+        })?;
+    // A pending subscription's ARN is the literal "PendingConfirmation".
+    let confirmed: Vec<&str> = subs
+        .subscriptions()
+        .iter()
+        .filter(|s| s.subscription_arn().is_some_and(|a| a.starts_with("arn:")))
+        .filter_map(|s| s.protocol())
+        .collect();
+    let missing: Vec<&str> = protocols
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !confirmed.contains(p))
+        .collect();
+    crate::result::ensure(
+        missing.is_empty(),
+        format!("{topic} delivering by {protocols}"),
+        format!("confirmed {confirmed:?}; no {missing:?}"),
+    )
+}

@@ -154,3 +154,144 @@ async fn api_reports_alias(world: &mut AcceptWorld, path: String) -> StepResult 
 
 /// How long the API may take to report a moved alias.
 const ALIAS_SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[then(
+    regex = r#"^the function "([^"]+)" has (\d+) MB of memory, (\d+) MB of ephemeral storage and a (\d+) s timeout$"#
+)]
+async fn function_config(
+    world: &mut AcceptWorld,
+    name: String,
+    memory: i32,
+    ephemeral: i32,
+    timeout: i32,
+) -> StepResult {
+    let name = world.render(&name)?;
+    let out = client(world)?
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .map_err(|e| StepError::mismatch(format!("function {name}"), aws_error_text(&e)))?;
+    let got = (
+        out.memory_size(),
+        out.ephemeral_storage().map(|e| e.size()),
+        out.timeout(),
+    );
+    ensure(
+        got == (Some(memory), Some(ephemeral), Some(timeout)),
+        format!("{name}: {memory} MB, {ephemeral} MB /tmp, {timeout} s"),
+        format!(
+            "{name}: memory {:?} MB, /tmp {:?} MB, timeout {:?} s",
+            got.0, got.1, got.2
+        ),
+    )?;
+    // "Concurrency limit: Auto-scale": no reserved-concurrency cap.
+    let cap = client(world)?
+        .get_function_concurrency()
+        .function_name(&name)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Infra(format!(
+                "lambda GetFunctionConcurrency: {}",
+                aws_error_text(&e)
+            ))
+        })?
+        .reserved_concurrent_executions();
+    ensure(
+        cap.is_none(),
+        format!("{name} without a reserved-concurrency cap"),
+        format!("reserved concurrency {cap:?}"),
+    )
+}
+
+/// Names that say "credential"; a value that is an ARN or a secret's name is a reference.
+fn looks_like_credential(name: &str, value: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"]
+        .iter()
+        .any(|w| upper.contains(w))
+        && !value.starts_with("arn:")
+        && !value.is_empty()
+}
+
+#[then(
+    regex = r#"^no environment variable of the function "([^"]+)" holds a plaintext credential$"#
+)]
+async fn no_plaintext_env(world: &mut AcceptWorld, name: String) -> StepResult {
+    let name = world.render(&name)?;
+    let out = client(world)?
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .map_err(|e| StepError::mismatch(format!("function {name}"), aws_error_text(&e)))?;
+    let leaking: Vec<&String> = out
+        .environment()
+        .and_then(|e| e.variables())
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| looks_like_credential(k, v))
+        .map(|(k, _)| k)
+        .collect();
+    // Only the names are reported, never the values.
+    ensure(
+        leaking.is_empty(),
+        format!("{name}'s environment referencing secrets, not holding them"),
+        format!("plaintext credentials in {leaking:?}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_credential;
+
+    #[test]
+    fn credential_names_with_literal_values_are_flagged() {
+        assert!(looks_like_credential("DB_PASSWORD", "hunter2"));
+        assert!(looks_like_credential("stripe_api_key", "sk_live_x"));
+        assert!(!looks_like_credential(
+            "DB_PASSWORD_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:x"
+        ));
+        assert!(!looks_like_credential("TABLE_NAME", "Users"));
+    }
+}
+
+#[then(
+    regex = r#"^each of the functions "([^"]+)" answers an invocation with the payload (\{.*\})$"#
+)]
+async fn invoke_each(world: &mut AcceptWorld, list: String, payload: String) -> StepResult {
+    serde_json::from_str::<serde_json::Value>(&payload)
+        .map_err(|e| StepError::Usage(format!("payload {payload}: {e}")))?;
+    let lambda = client(world)?;
+    let mut wrong = Vec::new();
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| world.render(s))
+        .collect::<Result<_, _>>()?;
+    for name in &names {
+        match lambda
+            .invoke()
+            .function_name(name)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload.as_bytes()))
+            .send()
+            .await
+        {
+            Ok(out) if out.status_code() == 200 && out.function_error().is_none() => {}
+            Ok(out) => wrong.push(format!(
+                "{name}: status {}, FunctionError {:?}",
+                out.status_code(),
+                out.function_error()
+            )),
+            Err(e) => wrong.push(format!("{name}: {}", aws_error_text(&e))),
+        }
+    }
+    ensure(
+        wrong.is_empty(),
+        format!("{} functions answer 200 without FunctionError", names.len()),
+        wrong.join("; "),
+    )
+}

@@ -1,7 +1,8 @@
 //! Step definitions, grouped by domain so one step serves many features: HTTP requests and
 //! responses (`http`), authentication (`auth`), AWS resources as documented (`resources`),
 //! alarms (`alarms`), Lambda releases and rollback (`lambda`), DynamoDB point-in-time restore
-//! (`restore`) and the documented end-to-end procedures (`procedures`).
+//! (`restore`), identity and secrets (`identity`), networks and logs (`network`) and the
+//! documented end-to-end procedures (`procedures`).
 //!
 //! Every step returns [`crate::result::StepResult`]: a failure says what the runbook expects
 //! and what was observed. Where the smoke suite already verifies a thing, the step builds the
@@ -11,8 +12,10 @@ pub mod alarms;
 pub mod api;
 pub mod auth;
 pub mod http;
+pub mod identity;
 pub mod inventory;
 pub mod lambda;
+pub mod network;
 pub mod procedures;
 pub mod resources;
 pub mod restore;
@@ -34,6 +37,7 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::DeleteItem { table, key, value } => {
                 restore::delete_item(world, table, key, value).await
             }
+            Undo::DeleteUser { pool, user } => identity::delete_user(world, pool, user).await,
         };
         if let Err(e) = result {
             problems.push(format!("{undo:?}: {e}"));

@@ -53,6 +53,7 @@ async fn table_pitr(world: &mut AcceptWorld, name: String) -> StepResult {
         section: String::new(),
         pitr: true,
         key,
+        ..Table::default()
     };
     AcceptWorld::outcome(aws::table_check(world.ctx()?, &table).await)
 }
@@ -67,6 +68,7 @@ async fn bucket_hardened(world: &mut AcceptWorld, name: String, encryption: Stri
         encryption: Some(encryption),
         versioning: true,
         public_access_block: true,
+        expire_days: None,
     };
     AcceptWorld::outcome(aws::bucket_check(world.ctx()?, &bucket).await)
 }
@@ -99,7 +101,7 @@ async fn waf_rate(
 }
 
 #[then(
-    regex = r#"^the backup plan "([^"]+)" rule "([^"]+)" runs "([^"]+)" into vault "([^"]+)" and keeps backups (\d+) days$"#
+    regex = r#"^the backup plan "([^"]+)" rule "([^"]+)" runs "([^"]+)" into vault "([^"]+)" and keeps backups (\d+) days(?:, copied to "([^"]+)")?$"#
 )]
 async fn backup_plan(
     world: &mut AcceptWorld,
@@ -108,6 +110,7 @@ async fn backup_plan(
     schedule: String,
     vault: String,
     days: i64,
+    copies: String,
 ) -> StepResult {
     let plan = BackupPlan {
         plan: world.render(&plan)?,
@@ -116,16 +119,23 @@ async fn backup_plan(
         rule: world.render(&rule)?,
         schedule,
         retention_days: days,
+        copy_regions: list(&copies),
     };
     AcceptWorld::outcome(aws::backup_check(world.ctx()?, &plan).await)
 }
 
-#[then(regex = r#"^the trail "([^"]+)" is logging to bucket "([^"]+)"$"#)]
-async fn trail_logging(world: &mut AcceptWorld, name: String, bucket: String) -> StepResult {
+#[then(regex = r#"^the (multi-region )?trail "([^"]+)" is logging to bucket "([^"]+)"$"#)]
+async fn trail_logging(
+    world: &mut AcceptWorld,
+    multi: String,
+    name: String,
+    bucket: String,
+) -> StepResult {
     let trail = Trail {
         name: world.render(&name)?,
         section: String::new(),
         bucket: world.render(&bucket)?,
+        multi_region: !multi.is_empty(),
     };
     AcceptWorld::outcome(aws::trail_check(world.ctx()?, &trail).await)
 }
@@ -136,6 +146,44 @@ async fn dashboard_widgets(world: &mut AcceptWorld, name: String, widgets: usize
         name: world.render(&name)?,
         section: String::new(),
         widgets,
+        metrics: Vec::new(),
+        log_queries: Vec::new(),
+    };
+    AcceptWorld::outcome(aws::dashboard_check(world.ctx()?, &d).await)
+}
+
+/// `| namespace | metric |` rows; a `expression` namespace names a metric-math expression,
+/// a `logs` namespace a Logs Insights query fragment.
+#[then(regex = r#"^the dashboard "([^"]+)" has (\d+) widgets showing:$"#)]
+async fn dashboard_shows(
+    world: &mut AcceptWorld,
+    step: &cucumber::gherkin::Step,
+    name: String,
+    widgets: usize,
+) -> StepResult {
+    let table = step
+        .table
+        .as_ref()
+        .ok_or_else(|| StepError::Usage("the step needs a | namespace | metric | table".into()))?;
+    let (mut metrics, mut log_queries) = (Vec::new(), Vec::new());
+    for row in table.rows.iter().skip(1) {
+        let [ns, metric] = row.as_slice() else {
+            return Err(StepError::Usage(format!(
+                "row {row:?}: want | namespace | metric |"
+            )));
+        };
+        if ns == "logs" {
+            log_queries.push(metric.clone());
+        } else {
+            metrics.push(format!("{ns} {metric}"));
+        }
+    }
+    let d = Dashboard {
+        name: world.render(&name)?,
+        section: String::new(),
+        widgets,
+        metrics,
+        log_queries,
     };
     AcceptWorld::outcome(aws::dashboard_check(world.ctx()?, &d).await)
 }
@@ -261,5 +309,83 @@ async fn waf_metrics(world: &mut AcceptWorld, name: String) -> StepResult {
         } else {
             format!("metrics off for {dark:?}")
         },
+    )
+}
+
+/// The facts' entry for a table (its key), so a step checks one property at a time.
+fn table_named(world: &AcceptWorld, name: &str) -> Table {
+    let key = world
+        .facts()
+        .ok()
+        .and_then(|f| f.tables.iter().find(|t| t.name == name))
+        .map(|t| t.key.clone())
+        .unwrap_or_default();
+    Table {
+        name: name.to_owned(),
+        key,
+        ..Table::default()
+    }
+}
+
+#[then(regex = r#"^the table "([^"]+)" has an ACTIVE global secondary index "([^"]+)"$"#)]
+async fn table_gsi(world: &mut AcceptWorld, name: String, index: String) -> StepResult {
+    let table = Table {
+        gsi: vec![index],
+        ..table_named(world, &world.render(&name)?)
+    };
+    AcceptWorld::outcome(aws::table_check(world.ctx()?, &table).await)
+}
+
+#[then(regex = r#"^the table "([^"]+)" expires items by TTL on "([^"]+)"$"#)]
+async fn table_ttl(world: &mut AcceptWorld, name: String, attribute: String) -> StepResult {
+    let table = Table {
+        ttl_attribute: Some(attribute),
+        ..table_named(world, &world.render(&name)?)
+    };
+    AcceptWorld::outcome(aws::table_check(world.ctx()?, &table).await)
+}
+
+#[then(regex = r#"^the table "([^"]+)" is encrypted at rest with a KMS key$"#)]
+async fn table_sse(world: &mut AcceptWorld, name: String) -> StepResult {
+    let table = Table {
+        sse: true,
+        ..table_named(world, &world.render(&name)?)
+    };
+    AcceptWorld::outcome(aws::table_check(world.ctx()?, &table).await)
+}
+
+#[then(regex = r#"^the bucket "([^"]+)" expires objects after (\d+) days$"#)]
+async fn bucket_expiry(world: &mut AcceptWorld, name: String, days: i32) -> StepResult {
+    let name = world.render(&name)?;
+    let s3 = aws_sdk_s3::Client::from_conf(shakedown_core::aws::s3_config(world.sdk()?).build());
+    let out = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&name)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("a lifecycle configuration on {name}"),
+                shakedown_core::target::aws_error_text(&e),
+            )
+        })?;
+    let rules: Vec<String> = out
+        .rules()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {:?} days",
+                r.status().as_str(),
+                r.expiration().and_then(|e| e.days())
+            )
+        })
+        .collect();
+    let ok = out.rules().iter().any(|r| {
+        r.status().as_str() == "Enabled" && r.expiration().and_then(|e| e.days()) == Some(days)
+    });
+    crate::result::ensure(
+        ok,
+        format!("an enabled rule expiring objects after {days} days"),
+        format!("rules {rules:?}"),
     )
 }

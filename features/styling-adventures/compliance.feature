@@ -1,0 +1,26 @@
+# Seed 003, Security Hardening (secrets, database security) and Compliance & Audit (logging).
+Feature: Styling Adventures secrets, data protection and audit logging
+  The database password lives in Secrets Manager, the Users table is encrypted with a KMS key
+  and reached through a VPC endpoint, API calls are recorded by a multi-region trail and the
+  network by VPC Flow Logs.
+
+  @readonly @gate @claim(003-security-secrets)
+  Scenario: The database password is kept in Secrets Manager
+    Then Secrets Manager holds "{env}/styling-adventures/db-password" with the keys "password"
+    And no environment variable of the function "styling-adventures-api-{env}" holds a plaintext credential
+
+  @readonly @gate @claim(003-security-db-at-rest)
+  Scenario: The Users table is encrypted at rest
+    Then the table "Users-{env}" is encrypted at rest with a KMS key
+
+  @readonly @gate @claim(003-security-vpc-endpoints)
+  Scenario: DynamoDB is reached through a VPC endpoint
+    Then the VPC "styling-adventures-{env}" has an available Gateway endpoint for "dynamodb"
+
+  @readonly @gate @claim(003-audit-cloudtrail)
+  Scenario: AWS API calls are recorded by a multi-region CloudTrail trail
+    Then the multi-region trail "styling-adventures-trail-{env}" is logging to bucket "styling-adventures-cloudtrail-{env}"
+
+  @readonly @gate @claim(003-audit-flow-logs)
+  Scenario: VPC Flow Logs record the network
+    Then the VPC "styling-adventures-{env}" has an ACTIVE flow log of ALL traffic delivering to the log group "/aws/vpc/flow-logs/styling-adventures-{env}"

@@ -1,0 +1,20 @@
+# Seed 003, Performance Tuning: Lambda and DynamoDB optimisation.
+Feature: Styling Adventures performance tuning
+  The API function runs with the documented memory, ephemeral storage and timeout, and the
+  Users table bills on demand, serves its common queries from a GSI and expires items by TTL.
+
+  @readonly @gate @claim(003-perf-lambda-config)
+  Scenario: The API function has 1024 MB of memory, 512 MB of /tmp and a 60 s timeout
+    Then the function "styling-adventures-api-{env}" has 1024 MB of memory, 512 MB of ephemeral storage and a 60 s timeout
+
+  @readonly @gate @claim(003-perf-dynamodb-on-demand)
+  Scenario: The Users table bills on demand
+    Then there is 1 table named "Users-{env}*", including "Users-{env}", each ACTIVE and billed PAY_PER_REQUEST
+
+  @readonly @gate @claim(003-perf-dynamodb-gsi)
+  Scenario: Common queries are served by a global secondary index
+    Then the table "Users-{env}" has an ACTIVE global secondary index "email-index"
+
+  @readonly @gate @claim(003-perf-dynamodb-ttl)
+  Scenario: Expiring items are cleaned up by TTL
+    Then the table "Users-{env}" expires items by TTL on "expiresAt"
