@@ -92,7 +92,7 @@ fn unreachable_target_is_exit_3_not_a_failure() {
     // Sergas has no AWS resources: its checks are all HTTP, against a closed port.
     let dir = fixtures_with(
         "nowhere",
-        "description = \"nothing listens here\"\ntier = \"dev\"\nregion = \"us-east-1\"\nrequest-timeout = \"2s\"\n\n[systems.sergas]\nrunbook = \"sergas\"\nbase-url = \"http://127.0.0.1:9\"\n",
+        "description = \"nothing listens here\"\ntier = \"dev\"\nregion = \"us-east-1\"\nrequest-timeout = \"2s\"\n\n[systems.sergas]\nrunbook = \"sergas\"\nvars = { env = \"dev\" }\nbase-url = \"http://127.0.0.1:9\"\n",
     );
     smoke()
         .args(["--env", "nowhere", "--fixtures"])
