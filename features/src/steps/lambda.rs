@@ -166,12 +166,7 @@ async fn function_config(
     timeout: i32,
 ) -> StepResult {
     let name = world.render(&name)?;
-    let out = client(world)?
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-        .map_err(|e| StepError::mismatch(format!("function {name}"), aws_error_text(&e)))?;
+    let out = configuration(world, &name).await?;
     let got = (
         out.memory_size(),
         out.ephemeral_storage().map(|e| e.size()),
@@ -205,6 +200,21 @@ async fn function_config(
     )
 }
 
+async fn configuration(
+    world: &AcceptWorld,
+    name: &str,
+) -> Result<
+    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+    StepError,
+> {
+    client(world)?
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(|e| StepError::mismatch(format!("function {name}"), aws_error_text(&e)))
+}
+
 /// Names that say "credential"; a value that is an ARN or a secret's name is a reference.
 fn looks_like_credential(name: &str, value: &str) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -220,12 +230,7 @@ fn looks_like_credential(name: &str, value: &str) -> bool {
 )]
 async fn no_plaintext_env(world: &mut AcceptWorld, name: String) -> StepResult {
     let name = world.render(&name)?;
-    let out = client(world)?
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-        .map_err(|e| StepError::mismatch(format!("function {name}"), aws_error_text(&e)))?;
+    let out = configuration(world, &name).await?;
     let leaking: Vec<&String> = out
         .environment()
         .and_then(|e| e.variables())
