@@ -369,6 +369,23 @@ pub struct Slo {
     pub op: String,
     /// Number in the unit of `kind` (percent for rates, milliseconds for latency).
     pub value: f64,
+    /// For kind `field-ok`: the JSON pointer in each probe's answer whose value must be
+    /// `"ok"` (e.g. `/services/database` of a health answer).
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+impl Slo {
+    /// Whether `observed` (in the unit of `kind`) meets the objective.
+    pub fn met_by(&self, observed: f64) -> bool {
+        match self.op.as_str() {
+            "<" => observed < self.value,
+            "<=" => observed <= self.value,
+            ">" => observed > self.value,
+            ">=" => observed >= self.value,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

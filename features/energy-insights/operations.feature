@@ -40,3 +40,18 @@ Feature: Energy Insights operations
   @readonly @gate @claim(002-runbook-5-artifact-cleanup)
   Scenario: Old artifacts expire
     Then the bucket "energy-insights-artifacts-{env}" expires objects after 90 days
+
+  @mutating @claim(002-troubleshoot-4.4-chat)
+  Scenario: A chat message is sent, stored and listed
+    When I send POST "/api/conversations" as the test user with the JSON body:
+      """
+      {"title": "shakedown chat", "message": "What was the peak load yesterday?"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "conversation"
+    When I send GET "/api/conversations/{conversation}" as the test user
+    Then the response JSON at "/messages/0/content" is "What was the peak load yesterday?"
+    When I send GET "/api/conversations" as the test user
+    Then the response JSON at "/conversations" has an item where:
+      | /id               | is | {conversation}                    |
+      | /messages/0/role  | is | user                              |

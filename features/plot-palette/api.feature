@@ -18,3 +18,4 @@ Feature: Plot Palette API and authentication
   Scenario: An unknown job is answered 404
     When I send GET "/jobs/does-not-exist" as the test user
     Then the response status is 404
+

@@ -41,6 +41,12 @@ pub enum Undo {
     },
     /// Delete a Cognito user the scenario created.
     DeleteUser { pool: String, user: String },
+    /// `DELETE path` as the test user, until it answers 404 (a job the scenario created:
+    /// the first DELETE of an active job cancels it, the next one deletes it).
+    DeleteResource {
+        path: String,
+        caller: crate::steps::http::Caller,
+    },
 }
 
 #[derive(Debug, cucumber::World)]
@@ -57,6 +63,8 @@ pub struct AcceptWorld {
     pub saved: BTreeMap<String, String>,
     /// What the after-hook undoes, last first.
     pub undo: Vec<Undo>,
+    /// The last probe measurement (`steps::slo`).
+    pub measurement: Option<crate::steps::slo::Measurement>,
 }
 
 impl AcceptWorld {
@@ -68,6 +76,7 @@ impl AcceptWorld {
             events: Vec::new(),
             saved: BTreeMap::new(),
             undo: Vec::new(),
+            measurement: None,
         }
     }
 
@@ -96,7 +105,8 @@ impl AcceptWorld {
     }
 
     /// Fill `{env}`-style placeholders from the profile's vars for this system, so a
-    /// scenario names resources as the runbook does (`site-builder-alerts-{env}`).
+    /// scenario names resources as the runbook does (`site-builder-alerts-{env}`), and
+    /// `{key}` placeholders from what earlier steps of the scenario saved.
     pub fn render(&self, text: &str) -> Result<String, StepError> {
         let ctx = self.ctx()?;
         let vars = ctx
@@ -106,11 +116,10 @@ impl AcceptWorld {
             .get(&self.system)
             .map(|s| s.vars.clone())
             .unwrap_or_default();
-        let mut text = text.to_owned();
-        if let Some(tenant) = self.tenant() {
-            text = text.replace("{tenant}", tenant);
-        }
-        render_str(&text, &vars, &self.system).map_err(|e| StepError::Usage(e.to_string()))
+        // What earlier steps saved (`{tenant}`, `{job}`, …) names this scenario's own things.
+        let mut vars = vars;
+        vars.extend(self.saved.iter().map(|(k, v)| (k.clone(), v.clone())));
+        render_str(text, &vars, &self.system).map_err(|e| StepError::Usage(e.to_string()))
     }
 
     /// The scenario's own tenant, when a step made one (`Given a fresh tenant`): `{tenant}`

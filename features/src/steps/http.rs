@@ -4,35 +4,55 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use reqwest::Method;
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use crate::result::{StepError, StepResult, ensure};
-use crate::world::AcceptWorld;
+use crate::world::{AcceptWorld, Undo};
 
 /// Who sends a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
     Anonymous,
+    /// The profile's test user (the run's token).
     TestUser,
+    /// The user an earlier step of the scenario created and signed in (`user-token`).
+    ThatUser,
 }
 
-/// Send a request; `skip_header` drops one required header, `extra` adds/overrides headers.
-pub async fn send(
-    world: &mut AcceptWorld,
+impl Caller {
+    /// `the test user` or `that user`, as the step text says.
+    pub fn named(text: &str) -> Self {
+        if text == "that user" {
+            Self::ThatUser
+        } else {
+            Self::TestUser
+        }
+    }
+}
+
+/// Build a request as `caller` sends it (token, the documented required headers);
+/// `skip_header` drops one required header, `extra` adds/overrides headers.
+pub async fn build(
+    world: &AcceptWorld,
     method: &str,
     path: &str,
     caller: Caller,
     skip_header: Option<&str>,
     extra: &[(String, String)],
     body: Option<String>,
-) -> StepResult {
+) -> Result<reqwest::RequestBuilder, StepError> {
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|e| StepError::Usage(format!("method {method}: {e}")))?;
     let path = world.render(path)?;
     let token = match caller {
         Caller::TestUser => Some(world.token().await?),
+        Caller::ThatUser => Some(world.saved("user-token")?.to_owned()),
         Caller::Anonymous => None,
     };
     let required = match caller {
-        Caller::TestUser => world
+        Caller::TestUser | Caller::ThatUser => world
             .facts()?
             .auth
             .as_ref()
@@ -45,9 +65,9 @@ pub async fn send(
     if let Some(t) = &token {
         req = req.bearer_auth(t);
     }
-    let tenant = world.tenant().map(str::to_owned);
+    let tenant = world.tenant();
     for (name, value) in &required {
-        let value = match &tenant {
+        let value = match tenant {
             Some(t) if name.to_ascii_lowercase().contains("tenant") => t,
             _ => value,
         };
@@ -69,7 +89,22 @@ pub async fn send(
         }
         req = req.body(b);
     }
-    let ex = target
+    Ok(req)
+}
+
+/// Send a request (see [`build`]); the exchange becomes the world's last response.
+pub async fn send(
+    world: &mut AcceptWorld,
+    method: &str,
+    path: &str,
+    caller: Caller,
+    skip_header: Option<&str>,
+    extra: &[(String, String)],
+    body: Option<String>,
+) -> StepResult {
+    let req = build(world, method, path, caller, skip_header, extra, body).await?;
+    let ex = world
+        .target()?
         .send(req)
         .await
         .map_err(|e| StepError::Infra(e.to_string()))?;
@@ -90,9 +125,16 @@ async fn send_anonymous(world: &mut AcceptWorld, method: String, path: String) -
     send(world, &method, &path, Caller::Anonymous, None, &[], None).await
 }
 
-#[when(regex = r#"^I send (GET|POST|PUT|DELETE|PATCH|OPTIONS) "([^"]*)" as the test user$"#)]
-async fn send_as_user(world: &mut AcceptWorld, method: String, path: String) -> StepResult {
-    send(world, &method, &path, Caller::TestUser, None, &[], None).await
+#[when(
+    regex = r#"^I send (GET|POST|PUT|DELETE|PATCH|OPTIONS) "([^"]*)" as (the test user|that user)$"#
+)]
+async fn send_as_user(
+    world: &mut AcceptWorld,
+    method: String,
+    path: String,
+    who: String,
+) -> StepResult {
+    send(world, &method, &path, Caller::named(&who), None, &[], None).await
 }
 
 #[when(
@@ -139,12 +181,15 @@ async fn send_with_header(
     .await
 }
 
-#[when(regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as the test user with the JSON body:$"#)]
+#[when(
+    regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user) with the JSON body:$"#
+)]
 async fn send_json(
     world: &mut AcceptWorld,
     step: &Step,
     method: String,
     path: String,
+    who: String,
 ) -> StepResult {
     let body = step
         .docstring()
@@ -156,12 +201,189 @@ async fn send_json(
         world,
         &method,
         &path,
-        Caller::TestUser,
+        Caller::named(&who),
         None,
         &[],
         Some(body),
     )
     .await
+}
+
+#[when(
+    regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user) with the ([a-z]+/[a-z0-9.+-]+) body:$"#
+)]
+async fn send_typed(
+    world: &mut AcceptWorld,
+    step: &Step,
+    method: String,
+    path: String,
+    who: String,
+    content_type: String,
+) -> StepResult {
+    let body = step
+        .docstring()
+        .ok_or_else(|| StepError::Usage("this step needs a docstring body".into()))?;
+    // Gherkin docstrings keep the feature's indentation out; a CSV body ends with a newline.
+    let body = format!("{}\n", world.render(body.trim())?);
+    send(
+        world,
+        &method,
+        &path,
+        Caller::named(&who),
+        None,
+        &[("Content-Type".to_owned(), content_type)],
+        Some(body),
+    )
+    .await
+}
+
+/// The JSON value at `pointer` of the last response as text (strings unquoted).
+fn json_text(world: &AcceptWorld, pointer: &str) -> Result<Option<String>, StepError> {
+    let ex = world.response()?;
+    Ok(ex
+        .json()
+        .and_then(|v| v.pointer(pointer).cloned())
+        .map(|v| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        }))
+}
+
+#[then(regex = r#"^I save the response JSON at "([^"]*)" as "([a-z][a-z0-9-]*)"$"#)]
+fn save_json(world: &mut AcceptWorld, pointer: String, key: String) -> StepResult {
+    let value = json_text(world, &pointer)?.filter(|v| !v.is_empty());
+    let ex = world.response()?;
+    let value = value.ok_or_else(|| StepError::Mismatch {
+        expected: format!("a value at {pointer} in the response of {}", ex.url),
+        observed: format!("HTTP {}: {}", ex.status.as_u16(), trim(&ex.body)),
+    })?;
+    world.saved.insert(key, value);
+    Ok(())
+}
+
+#[then(regex = r#"^the after-hook deletes "([^"]*)" as (the test user|that user)$"#)]
+fn delete_after(world: &mut AcceptWorld, path: String, who: String) -> StepResult {
+    let path = world.render(&path)?;
+    world.undo.push(Undo::DeleteResource {
+        path,
+        caller: Caller::named(&who),
+    });
+    Ok(())
+}
+
+/// `DELETE path` as `caller` until it answers 404 (at most three times).
+pub async fn delete_resource(world: &mut AcceptWorld, path: &str, caller: Caller) -> StepResult {
+    for _ in 0..3 {
+        send(world, "DELETE", path, caller, None, &[], None).await?;
+        let status = world.response()?.status.as_u16();
+        match status {
+            404 => return Ok(()),
+            200..=299 | 409 => continue,
+            other => {
+                return Err(StepError::Mismatch {
+                    expected: format!("DELETE {path} to succeed"),
+                    observed: format!("HTTP {other}: {}", trim(&world.response()?.body)),
+                });
+            }
+        }
+    }
+    Err(StepError::Mismatch {
+        expected: format!("{path} gone (404) after DELETE"),
+        observed: "it still exists after three DELETEs".into(),
+    })
+}
+
+#[then(
+    regex = r#"^within (\d+) s, GET "([^"]*)" as (the test user|that user) has "([^"]*)" (equal to|other than) "([^"]*)"$"#
+)]
+async fn eventually(
+    world: &mut AcceptWorld,
+    seconds: u64,
+    path: String,
+    who: String,
+    pointer: String,
+    relation: String,
+    value: String,
+) -> StepResult {
+    let value = world.render(&value)?;
+    let want_equal = relation == "equal to";
+    let caller = Caller::named(&who);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        send(world, "GET", &path, caller, None, &[], None).await?;
+        let seen = json_text(world, &pointer)?;
+        let matched = seen.as_ref().is_some_and(|s| (s == &value) == want_equal);
+        if matched {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let ex = world.response()?;
+            return Err(StepError::Mismatch {
+                expected: format!(
+                    "{pointer} {relation} {value:?} in GET {path} within {seconds} s"
+                ),
+                observed: format!(
+                    "{pointer} = {seen:?} (HTTP {}: {})",
+                    ex.status.as_u16(),
+                    trim(&ex.body)
+                ),
+            });
+        }
+        tokio::time::sleep(poll_pause(world.response()?).min(deadline - now)).await;
+    }
+}
+
+/// How long a polling step waits before asking again: a second, or what a 429's
+/// `Retry-After` asks for (at most 10 s) — polling must not spend the caller's rate limit.
+fn poll_pause(ex: &shakedown_core::target::Exchange) -> Duration {
+    if ex.status.as_u16() == 429 {
+        let asked = ex
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1);
+        Duration::from_secs(asked.clamp(1, 10))
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
+#[then(
+    regex = r#"^"([^"]*)" of GET "([^"]*)" as (the test user|that user) stays the same for (\d+) s$"#
+)]
+async fn stays_the_same(
+    world: &mut AcceptWorld,
+    pointer: String,
+    path: String,
+    who: String,
+    seconds: u64,
+) -> StepResult {
+    let caller = Caller::named(&who);
+    send(world, "GET", &path, caller, None, &[], None).await?;
+    let first = json_text(world, &pointer)?;
+    if first.is_none() {
+        let ex = world.response()?;
+        return Err(StepError::Mismatch {
+            expected: format!("{pointer} in GET {path}"),
+            observed: format!("HTTP {}: {}", ex.status.as_u16(), trim(&ex.body)),
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        send(world, "GET", &path, caller, None, &[], None).await?;
+        if world.response()?.status.as_u16() == 429 {
+            continue; // rate-limited: no reading this time
+        }
+        let now = json_text(world, &pointer)?;
+        if now != first {
+            return Err(StepError::Mismatch {
+                expected: format!("{pointer} of GET {path} to stay {first:?} for {seconds} s"),
+                observed: format!("it changed to {now:?}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[given(regex = r#"^the API answers (GET|POST) "([^"]*)" with (\d{3})$"#)]
@@ -221,6 +443,31 @@ fn json_at_is(world: &mut AcceptWorld, pointer: String, value: String) -> StepRe
         format!("{pointer} = {value:?} in the response of {}", ex.url),
         format!("{pointer} = {text:?} in {}", trim(&ex.body)),
     )
+}
+
+#[then(regex = r#"^the response JSON at "([^"]*)" is at most the one at "([^"]*)"$"#)]
+fn json_at_most(world: &mut AcceptWorld, left: String, right: String) -> StepResult {
+    let ex = world.response()?;
+    let json = ex.json();
+    let number = |p: &str| {
+        json.as_ref()
+            .and_then(|v| v.pointer(p))
+            .and_then(|v| v.as_f64())
+    };
+    match (number(&left), number(&right)) {
+        (Some(l), Some(r)) => ensure(
+            l <= r,
+            format!("{left} ≤ {right} in the response of {}", ex.url),
+            format!("{left} = {l}, {right} = {r}"),
+        ),
+        (l, r) => Err(StepError::Mismatch {
+            expected: format!(
+                "numbers at {left} and {right} in the response of {}",
+                ex.url
+            ),
+            observed: format!("{left} = {l:?}, {right} = {r:?}: {}", trim(&ex.body)),
+        }),
+    }
 }
 
 #[then(regex = r#"^the response JSON has "([^"]*)"$"#)]

@@ -1,8 +1,8 @@
 //! Step definitions, grouped by domain so one step serves many features: HTTP requests and
 //! responses (`http`), authentication (`auth`), AWS resources as documented (`resources`),
 //! alarms (`alarms`), Lambda releases and rollback (`lambda`), DynamoDB point-in-time restore
-//! (`restore`), identity and secrets (`identity`), networks and logs (`network`) and the
-//! documented end-to-end procedures (`procedures`).
+//! (`restore`), identity and secrets (`identity`), networks and logs (`network`), SLOs met
+//! by a short measurement (`slo`) and the documented end-to-end procedures (`procedures`).
 //!
 //! Every step returns [`crate::result::StepResult`]: a failure says what the runbook expects
 //! and what was observed. Where the smoke suite already verifies a thing, the step builds the
@@ -19,6 +19,7 @@ pub mod network;
 pub mod procedures;
 pub mod resources;
 pub mod restore;
+pub mod slo;
 
 use crate::world::{AcceptWorld, Undo};
 
@@ -38,6 +39,9 @@ pub async fn undo_all(world: &mut AcceptWorld) {
                 restore::delete_item(world, table, key, value).await
             }
             Undo::DeleteUser { pool, user } => identity::delete_user(world, pool, user).await,
+            Undo::DeleteResource { path, caller } => {
+                http::delete_resource(world, path, *caller).await
+            }
         };
         if let Err(e) = result {
             problems.push(format!("{undo:?}: {e}"));
