@@ -10,6 +10,18 @@ Feature: Site Builder rollback
     Then the alias points at the previous version
     And the API's "/health" reports the version the alias serves
 
+  @destructive @serial @claim(001-rollback-6.3)
+  Scenario: After a rollback generations succeed and page_generator logs no ERROR
+    Given the function "page_generator-{env}" serves alias "live" with a previous version to roll back to
+    And a fresh tenant
+    When I point the alias at the previous version
+    And I stream a generation from "/v1/sites/{tenant}/generation" sending the body as application/json:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then the stream ends with a "complete" event carrying "/generationId"
+    And the log group "/aws/lambda/page_generator-{env}" has no event matching "ERROR" since the scenario started
+
   @readonly @gate @claim(001-rollback-5.1-pitr)
   Scenario: The generation table can be restored to a point in time
     Then the table "site-builder-generation-{env}" has point-in-time recovery enabled

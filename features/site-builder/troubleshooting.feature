@@ -44,3 +44,48 @@ Feature: Site Builder troubleshooting signals
   @readonly @gate @claim(001-troubleshoot-1.1-lambda)
   Scenario: The documented Lambda log groups exist
     Then the log groups "/aws/lambda/page_generator-{env}, /aws/lambda/logo_creator-{env}, /aws/lambda/brand_validator-{env}, /aws/lambda/background_creator-{env}, /aws/lambda/theme_selector-{env}, /aws/lambda/layout_agent-{env}, /aws/lambda/generation_state-{env}" exist
+
+  # §1.1–2.4 read CloudWatch Logs with filter patterns; these find what they look for.
+  @readonly @claim(001-troubleshoot-1.1-api-gateway)
+  Scenario: API Gateway access logs record each request by its request id
+    Then the log groups "/aws/apigateway/site-builder-{env}" exist
+    When I send GET "/v1/health"
+    Then the response status is 200
+    And within 10 s, the log group "/aws/apigateway/site-builder-{env}" has an event matching "requestId" that carries "{request-id}"
+
+  @mutating @claim(001-troubleshoot-2.1-bedrock-log)
+  Scenario: page_generator logs its Bedrock calls
+    Given a fresh tenant
+    When I stream a generation from "/v1/sites/{tenant}/generation" sending the body as application/json:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then the stream ends with a "complete" event carrying "/generationId"
+    And within 10 s, the log group "/aws/lambda/page_generator-{env}" has an event matching "bedrock invoke" that carries "requestId={request-id}"
+
+  @mutating @claim(001-troubleshoot-2.2-log)
+  Scenario: brand_validator logs the brandScore it returns
+    Given a fresh tenant
+    When I send GET "/v1/sites/{tenant}/validate" as the test user
+    Then the response status is 200
+    And I save the response JSON at "/brandScore" as "score"
+    And within 10 s, the log group "/aws/lambda/brand_validator-{env}" has an event matching "brandScore" that carries "brandScore={score} siteId={tenant}"
+
+  @mutating @claim(001-troubleshoot-2.3-s3)
+  Scenario: logo_creator logs its S3 uploads
+    Given a fresh tenant
+    When I send POST "/v1/agents/logo" as the test user with the JSON body:
+      """
+      {"prompt": "Modern tech company logo", "count": 1}
+      """
+    Then the response status is 200
+    And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "s3 upload" that carries "requestId={request-id}"
+
+  @mutating @claim(001-troubleshoot-2.4-disconnect)
+  Scenario: A stream the client drops is logged as a disconnect
+    Given a fresh tenant
+    When I open a generation stream from "/v1/sites/{tenant}/generation" and drop it after the first event:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then within 15 s, the log group "/aws/apigateway/site-builder-{env}" has an event matching "disconnect" that carries "requestId={request-id}"

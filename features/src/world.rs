@@ -65,6 +65,8 @@ pub struct AcceptWorld {
     pub undo: Vec<Undo>,
     /// The last probe measurement (`steps::slo`).
     pub measurement: Option<crate::steps::slo::Measurement>,
+    /// When the scenario started (Unix ms): log searches start here.
+    pub started_ms: i64,
 }
 
 impl AcceptWorld {
@@ -77,6 +79,7 @@ impl AcceptWorld {
             saved: BTreeMap::new(),
             undo: Vec::new(),
             measurement: None,
+            started_ms: chrono::Utc::now().timestamp_millis(),
         }
     }
 

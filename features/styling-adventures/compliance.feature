@@ -24,3 +24,9 @@ Feature: Styling Adventures secrets, data protection and audit logging
   @readonly @gate @claim(003-audit-flow-logs)
   Scenario: VPC Flow Logs record the network
     Then the VPC "styling-adventures-{env}" has an ACTIVE flow log of ALL traffic delivering to the log group "/aws/vpc/flow-logs/styling-adventures-{env}"
+
+  @readonly @claim(003-audit-app-logs)
+  Scenario: Application requests reach CloudWatch Logs by request id
+    When I send GET "/api/profile" as the test user
+    Then the response status is 200
+    And within 10 s, the log group "/aws/lambda/styling-adventures-api-{env}" has an event matching "requestId" that carries "{request-id}"

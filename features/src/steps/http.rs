@@ -108,8 +108,20 @@ pub async fn send(
         .send(req)
         .await
         .map_err(|e| StepError::Infra(e.to_string()))?;
+    remember_request_id(world, &ex.headers);
     world.response = Some(ex);
     Ok(())
+}
+
+/// Save the answer's API Gateway / Lambda request id as `{request-id}`, so a later step can
+/// find that request in the logs.
+pub fn remember_request_id(world: &mut AcceptWorld, headers: &reqwest::header::HeaderMap) {
+    if let Some(id) = headers
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+    {
+        world.saved.insert("request-id".into(), id.to_owned());
+    }
 }
 
 #[given(regex = r"^a fresh tenant$")]

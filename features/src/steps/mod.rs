@@ -1,7 +1,8 @@
 //! Step definitions, grouped by domain so one step serves many features: HTTP requests and
 //! responses (`http`), authentication (`auth`), AWS resources as documented (`resources`),
 //! alarms (`alarms`), Lambda releases and rollback (`lambda`), DynamoDB point-in-time restore
-//! (`restore`), identity and secrets (`identity`), networks and logs (`network`), SLOs met
+//! (`restore`), identity and secrets (`identity`), networks and log groups (`network`),
+//! log events (`logs`), SLOs met
 //! by a short measurement (`slo`) and the documented end-to-end procedures (`procedures`).
 //!
 //! Every step returns [`crate::result::StepResult`]: a failure says what the runbook expects
@@ -15,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod inventory;
 pub mod lambda;
+pub mod logs;
 pub mod network;
 pub mod procedures;
 pub mod resources;
