@@ -81,7 +81,7 @@ Feature: Energy Insights monitoring
       | energy-insights-medium-alerts-{env}   | email        |
       | energy-insights-low-alerts-{env}      | email        |
 
-  @readonly @gate @claim(002-slo-availability) @claim(002-slo-latency)
+  @readonly @gate @serial @claim(002-slo-availability) @claim(002-slo-latency)
   Scenario: A short measurement of the API meets the availability and p95 latency SLOs
     When I probe GET "/api/conversations" as the test user 100 times, 10 at a time
     Then the measurement meets the "availability, p95-latency, error-rate" SLOs

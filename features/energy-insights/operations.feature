@@ -55,3 +55,16 @@ Feature: Energy Insights operations
     Then the response JSON at "/conversations" has an item where:
       | /id               | is | {conversation}                    |
       | /messages/0/role  | is | user                              |
+
+  # Troubleshooting Decision Tree §7: slow API response times — the diagnosis reads API
+  # Gateway Latency and IntegrationLatency and the function's Duration.
+  @readonly @claim(002-troubleshoot-4.7-slow)
+  Scenario: Slow API responses are diagnosable from API Gateway and Lambda latency metrics
+    Given I note the samples of the metric "Latency" in "AWS/ApiGateway" with "ApiName=energy-insights-api-{env}"
+    And I note the samples of the metric "IntegrationLatency" in "AWS/ApiGateway" with "ApiName=energy-insights-api-{env}"
+    And I note the samples of the metric "Duration" in "AWS/Lambda" with "FunctionName=energy-insights-api-{env}"
+    When I send GET "/api/conversations" as the test user
+    Then the response status is 200
+    And within 20 s, the metric "Latency" in "AWS/ApiGateway" with "ApiName=energy-insights-api-{env}" has new datapoints at period 300 s over the last hour
+    And within 20 s, the metric "IntegrationLatency" in "AWS/ApiGateway" with "ApiName=energy-insights-api-{env}" has new datapoints at period 300 s over the last hour
+    And within 20 s, the metric "Duration" in "AWS/Lambda" with "FunctionName=energy-insights-api-{env}" has new datapoints at period 300 s over the last hour

@@ -53,15 +53,30 @@ Feature: Site Builder troubleshooting signals
     Then the response status is 200
     And within 10 s, the log group "/aws/apigateway/site-builder-{env}" has an event matching "requestId" that carries "{request-id}"
 
-  @mutating @claim(001-troubleshoot-2.1-bedrock-log)
-  Scenario: page_generator logs its Bedrock calls
+  @mutating @claim(001-troubleshoot-2.1-bedrock-log) @claim(001-api-overview-bedrock)
+  Scenario: page_generator logs its Bedrock calls to Claude Sonnet 4.5
     Given a fresh tenant
     When I stream a generation from "/v1/sites/{tenant}/generation" sending the body as application/json:
       """
       {"prompt": "Create a landing page"}
       """
     Then the stream ends with a "complete" event carrying "/generationId"
-    And within 10 s, the log group "/aws/lambda/page_generator-{env}" has an event matching "bedrock invoke" that carries "requestId={request-id}"
+    And within 10 s, the log group "/aws/lambda/page_generator-{env}" has an event matching "bedrock invoke" that carries "requestId={request-id}" and "modelId=anthropic.claude-sonnet-4-5"
+
+  # §2.1: aws cloudwatch get-metric-statistics --namespace AWS/Lambda --metric-name Duration
+  #   --dimensions Name=FunctionName,Value=page_generator-{env} --period 300
+  #   --statistics Average Maximum (last hour); a healthy generation stays under its 55 s budget.
+  @mutating @claim(001-troubleshoot-2.1-duration)
+  Scenario: page_generator's Duration is readable in CloudWatch after a generation
+    Given a fresh tenant
+    And I note the samples of the metric "Duration" in "AWS/Lambda" with "FunctionName=page_generator-{env}"
+    When I stream a generation from "/v1/sites/{tenant}/generation" sending the body as application/json:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then the stream ends with a "complete" event carrying "/generationId"
+    And within 20 s, the metric "Duration" in "AWS/Lambda" with "FunctionName=page_generator-{env}" has new datapoints at period 300 s over the last hour
+    And the "Maximum" of the metric "Duration" in "AWS/Lambda" with "FunctionName=page_generator-{env}" at period 300 s over the last hour is at most 55000
 
   @mutating @claim(001-troubleshoot-2.2-log)
   Scenario: brand_validator logs the brandScore it returns
@@ -71,8 +86,8 @@ Feature: Site Builder troubleshooting signals
     And I save the response JSON at "/brandScore" as "score"
     And within 10 s, the log group "/aws/lambda/brand_validator-{env}" has an event matching "brandScore" that carries "brandScore={score} siteId={tenant}"
 
-  @mutating @claim(001-troubleshoot-2.3-s3)
-  Scenario: logo_creator logs its S3 uploads
+  @mutating @claim(001-troubleshoot-2.3-s3) @claim(001-api-logo-model)
+  Scenario: logo_creator calls Stable Diffusion XL and logs its S3 uploads
     Given a fresh tenant
     When I send POST "/v1/agents/logo" as the test user with the JSON body:
       """
@@ -80,6 +95,7 @@ Feature: Site Builder troubleshooting signals
       """
     Then the response status is 200
     And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "s3 upload" that carries "requestId={request-id}"
+    And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "bedrock invoke" that carries "requestId={request-id}" and "modelId=stability.stable-diffusion-xl"
 
   @mutating @claim(001-troubleshoot-2.4-disconnect)
   Scenario: A stream the client drops is logged as a disconnect

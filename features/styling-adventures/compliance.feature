@@ -30,3 +30,44 @@ Feature: Styling Adventures secrets, data protection and audit logging
     When I send GET "/api/profile" as the test user
     Then the response status is 200
     And within 10 s, the log group "/aws/lambda/styling-adventures-api-{env}" has an event matching "requestId" that carries "{request-id}"
+
+  # Compliance & Audit §Data Privacy: data deletion on request.
+  @mutating @claim(003-privacy-deletion)
+  Scenario: A user's deletion request removes their account and their data
+    When I create a user with a permanent password as the runbook describes
+    Then that user can sign in
+    When I send PUT "/api/profile" as that user with the JSON body:
+      """
+      {"displayName": "Shakedown Deletion", "city": "Lisbon"}
+      """
+    Then the response status is 204
+    When I send GET "/api/profile" as that user
+    Then the response JSON at "/profile/displayName" is "Shakedown Deletion"
+    And I save the response JSON at "/sub" as "sub"
+    And the after-hook deletes the "Users-{env}" item whose "userId" is "{sub}"
+    And the table "Users-{env}" has an item whose "userId" is "{sub}"
+    When I send DELETE "/api/profile" as that user
+    Then the response status is 204
+    And that user no longer exists in the user pool
+    And the table "Users-{env}" has no item whose "userId" is "{sub}"
+    When I send GET "/api/profile" as that user
+    Then the response JSON has no "/profile/displayName"
+
+  # Compliance & Audit §Logging Configuration: audit trail for sensitive operations — each
+  # profile change and deletion names its actor, action and target.
+  @mutating @claim(003-audit-sensitive-ops)
+  Scenario: Profile changes and deletions leave an audit record naming actor and action
+    When I create a user with a permanent password as the runbook describes
+    Then that user can sign in
+    When I send GET "/api/profile" as that user
+    Then I save the response JSON at "/sub" as "sub"
+    And the after-hook deletes the "Users-{env}" item whose "userId" is "{sub}"
+    When I send PUT "/api/profile" as that user with the JSON body:
+      """
+      {"city": "Porto"}
+      """
+    Then the response status is 204
+    And within 10 s, the log group "/aws/lambda/styling-adventures-api-{env}" has an event matching "AUDIT" that carries "actor={sub}" and "action=profile.update"
+    When I send DELETE "/api/profile" as that user
+    Then the response status is 204
+    And within 10 s, the log group "/aws/lambda/styling-adventures-api-{env}" has an event matching "AUDIT" that carries "actor={sub}" and "action=profile.delete"

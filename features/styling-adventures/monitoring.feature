@@ -36,9 +36,9 @@ Feature: Styling Adventures alarms and dashboard
 
   # A short measurement: 400 health probes can only show "no failure in 400" (0.25 %
   # resolution); the step's evidence says how many probes each verdict rests on.
-  @readonly @gate @claim(003-slo-availability) @claim(003-slo-error-rate) @claim(003-slo-failed-requests) @claim(003-slo-db-uptime) @claim(003-synthetic-error-rate)
+  @readonly @gate @serial @claim(003-slo-availability) @claim(003-slo-error-rate) @claim(003-slo-failed-requests) @claim(003-slo-db-uptime) @claim(003-synthetic-error-rate)
   Scenario: A short measurement meets the availability, error-rate and database-uptime SLOs
     When I probe GET "/health" 400 times, 8 at a time
     Then the measurement meets the "availability, error-rate, failed-requests, database-uptime, synthetic-error-rate" SLOs
-    When I probe GET "/api/profile" as the test user 200 times, 8 at a time
+    When I probe GET "/api/profile" as the test user 200 times, 2 at a time
     Then the measurement meets the "availability, error-rate, failed-requests, p99-latency" SLOs

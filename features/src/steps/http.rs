@@ -482,6 +482,22 @@ fn json_at_most(world: &mut AcceptWorld, left: String, right: String) -> StepRes
     }
 }
 
+#[then(regex = r#"^the response JSON has no "([^"]*)"$"#)]
+fn json_has_no(world: &mut AcceptWorld, pointers: String) -> StepResult {
+    let ex = world.response()?;
+    let json = ex.json();
+    let present: Vec<&str> = pointers
+        .split(',')
+        .map(str::trim)
+        .filter(|p| json.as_ref().and_then(|v| v.pointer(p)).is_some())
+        .collect();
+    ensure(
+        json.is_some() && present.is_empty(),
+        format!("a JSON response of {} without {pointers}", ex.url),
+        format!("present: {}: {}", present.join(", "), trim(&ex.body)),
+    )
+}
+
 #[then(regex = r#"^the response JSON has "([^"]*)"$"#)]
 fn json_has(world: &mut AcceptWorld, pointers: String) -> StepResult {
     let ex = world.response()?;

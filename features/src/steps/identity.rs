@@ -342,6 +342,34 @@ async fn user_status(world: &mut AcceptWorld, status: String, enabled: String) -
     )
 }
 
+#[then(regex = r"^that user no longer exists in the user pool$")]
+async fn user_gone(world: &mut AcceptWorld) -> StepResult {
+    let (pool_id, _) = pool(world)?;
+    let user = world.saved("user")?.to_owned();
+    match cognito(world)?
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username(&user)
+        .send()
+        .await
+    {
+        Ok(out) => Err(StepError::mismatch(
+            format!("AdminGetUser {user} → UserNotFoundException"),
+            format!(
+                "the user exists (status {})",
+                out.user_status().map(|s| s.as_str()).unwrap_or("?")
+            ),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_user_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(infra("AdminGetUser", aws_error_text(&e))),
+    }
+}
+
 /// Delete the scenario's user (the after-hook).
 pub async fn delete_user(world: &AcceptWorld, pool: &str, user: &str) -> StepResult {
     match cognito(world)?

@@ -207,6 +207,49 @@ async fn objects_under(
     )
 }
 
+#[then(regex = r#"^the after-hook deletes the "([^"]+)" item whose "([^"]+)" is "([^"]*)"$"#)]
+fn undo_item(world: &mut AcceptWorld, table: String, key: String, value: String) -> StepResult {
+    let table = world.render(&table)?;
+    let value = world.render(&value)?;
+    world
+        .undo
+        .push(crate::world::Undo::DeleteItem { table, key, value });
+    Ok(())
+}
+
+#[then(regex = r#"^the table "([^"]+)" (has an|has no) item whose "([^"]+)" is "([^"]*)"$"#)]
+async fn item_by_key(
+    world: &mut AcceptWorld,
+    table: String,
+    has: String,
+    key: String,
+    value: String,
+) -> StepResult {
+    let table = world.render(&table)?;
+    let value = world.render(&value)?;
+    let ddb = aws_sdk_dynamodb::Client::new(world.sdk()?);
+    let out = ddb
+        .get_item()
+        .table_name(&table)
+        .key(&key, AttributeValue::S(value.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| infra("dynamodb GetItem", &e))?;
+    let want = has == "has an";
+    ensure(
+        out.item().is_some() == want,
+        format!(
+            "{table} {} item {key} = {value:?}",
+            if want { "holds an" } else { "holds no" }
+        ),
+        match out.item() {
+            None => "no such item".to_owned(),
+            Some(item) => format!("the item is there with {} attributes", item.len()),
+        },
+    )
+}
+
 #[then(
     regex = r#"^the table "([^"]+)" has the item whose "([^"]+)" is the stream's ([a-zA-Z]+), with "([^"]+)" = "([^"]*)"$"#
 )]

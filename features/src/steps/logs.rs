@@ -68,7 +68,7 @@ fn sample(messages: &[String]) -> String {
 }
 
 #[then(
-    regex = r#"^within (\d+) s, the log group "([^"]+)" has an event matching "([^"]*)" that carries "([^"]*)"$"#
+    regex = r#"^within (\d+) s, the log group "([^"]+)" has an event matching "([^"]*)" that carries "([^"]*)"(?: and "([^"]*)")?$"#
 )]
 async fn has_event(
     world: &mut AcceptWorld,
@@ -76,19 +76,29 @@ async fn has_event(
     group: String,
     pattern: String,
     carries: String,
+    also: String,
 ) -> StepResult {
     let group = world.render(&group)?;
     let carries = world.render(&carries)?;
+    let also = world.render(&also)?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
         let messages = events(world, &group, &pattern).await?;
-        if messages.iter().any(|m| m.contains(&carries)) {
+        if messages
+            .iter()
+            .any(|m| m.contains(&carries) && m.contains(&also))
+        {
             return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(StepError::Mismatch {
                 expected: format!(
-                    "an event in {group} matching {pattern:?} that carries {carries:?} within {seconds} s"
+                    "an event in {group} matching {pattern:?} that carries {carries:?}{} within {seconds} s",
+                    if also.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and {also:?}")
+                    }
                 ),
                 observed: sample(&messages),
             });

@@ -2,8 +2,8 @@
 //! responses (`http`), authentication (`auth`), AWS resources as documented (`resources`),
 //! alarms (`alarms`), Lambda releases and rollback (`lambda`), DynamoDB point-in-time restore
 //! (`restore`), identity and secrets (`identity`), networks and log groups (`network`),
-//! log events (`logs`), SLOs met
-//! by a short measurement (`slo`) and the documented end-to-end procedures (`procedures`).
+//! log events (`logs`), CloudWatch metrics (`metrics`), SLOs met by a short measurement
+//! (`slo`) and the documented end-to-end procedures (`procedures`).
 //!
 //! Every step returns [`crate::result::StepResult`]: a failure says what the runbook expects
 //! and what was observed. Where the smoke suite already verifies a thing, the step builds the
@@ -17,6 +17,7 @@ pub mod identity;
 pub mod inventory;
 pub mod lambda;
 pub mod logs;
+pub mod metrics;
 pub mod network;
 pub mod procedures;
 pub mod resources;

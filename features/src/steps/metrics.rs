@@ -1,0 +1,284 @@
+//! What the runbooks' `aws cloudwatch get-metric-statistics` diagnoses read: a metric's
+//! datapoints over the last hour at the documented period, a statistic compared with a
+//! documented bound, and the custom metrics a namespace lists.
+//!
+//! "Has new datapoints" means the scenario's own requests were measured: the step compares
+//! the metric's sample count with the one noted before (over the same fixed window), so
+//! datapoints an earlier run left in the last hour do not count.
+//!
+//! CloudWatch semantics are kept: a metric nobody published has no datapoints, so a `Sum`
+//! or `SampleCount` over nothing is 0 (DynamoDB publishes no throttle datapoint when nothing
+//! was throttled), while `Average`, `Maximum` and `Minimum` over nothing are "no data", which
+//! fails a bound rather than passing it.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Datapoint, Dimension, Statistic};
+use cucumber::{given, then};
+use tokio::time::Instant;
+
+use shakedown_core::target::aws_error_text;
+
+use crate::result::{StepError, StepResult, ensure};
+use crate::world::AcceptWorld;
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+const WINDOW: Duration = Duration::from_secs(3600);
+
+/// `"A=x, B=y"` as CloudWatch dimensions (rendered).
+fn dimensions(world: &AcceptWorld, text: &str) -> Result<Vec<Dimension>, StepError> {
+    let text = world.render(text)?;
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                StepError::Usage(format!("dimension `{pair}` is not `Name=Value`"))
+            })?;
+            Ok(Dimension::builder().name(k.trim()).value(v.trim()).build())
+        })
+        .collect()
+}
+
+fn value_of(p: &Datapoint, stat: &str) -> Option<f64> {
+    match stat {
+        "Average" => p.average(),
+        "Maximum" => p.maximum(),
+        "Minimum" => p.minimum(),
+        "Sum" => p.sum(),
+        "SampleCount" => p.sample_count(),
+        _ => None,
+    }
+}
+
+/// `GetMetricStatistics` over the last hour (and a minute ahead, for clock skew).
+async fn datapoints(
+    world: &AcceptWorld,
+    namespace: &str,
+    metric: &str,
+    dims: &[Dimension],
+    period: i32,
+) -> Result<Vec<Datapoint>, StepError> {
+    datapoints_from(
+        world,
+        namespace,
+        metric,
+        dims,
+        period,
+        SystemTime::now() - WINDOW,
+    )
+    .await
+}
+
+/// `GetMetricStatistics` from `start` to a minute ahead of now.
+async fn datapoints_from(
+    world: &AcceptWorld,
+    namespace: &str,
+    metric: &str,
+    dims: &[Dimension],
+    period: i32,
+    start: SystemTime,
+) -> Result<Vec<Datapoint>, StepError> {
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let now = SystemTime::now();
+    let call = cw
+        .get_metric_statistics()
+        .namespace(namespace)
+        .metric_name(metric)
+        .set_dimensions(Some(dims.to_vec()))
+        .start_time(DateTime::from(start))
+        .end_time(DateTime::from(now + Duration::from_secs(60)))
+        .period(period)
+        .set_statistics(Some(vec![
+            Statistic::Average,
+            Statistic::Maximum,
+            Statistic::Minimum,
+            Statistic::Sum,
+            Statistic::SampleCount,
+        ]))
+        .send();
+    let out = tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .map_err(|_| {
+            StepError::Infra(format!(
+                "cloudwatch GetMetricStatistics {metric}: timed out"
+            ))
+        })?
+        .map_err(|e| {
+            StepError::Infra(format!(
+                "cloudwatch GetMetricStatistics {namespace} {metric}: {}",
+                aws_error_text(&e)
+            ))
+        })?;
+    Ok(out.datapoints().to_vec())
+}
+
+fn describe(namespace: &str, metric: &str, dims: &[Dimension], period: i32) -> String {
+    let dims: Vec<String> = dims
+        .iter()
+        .map(|d| format!("{}={}", d.name().unwrap_or(""), d.value().unwrap_or("")))
+        .collect();
+    format!(
+        "{namespace} {metric} [{}] at period {period} s over the last hour",
+        dims.join(", ")
+    )
+}
+
+fn samples(points: &[Datapoint]) -> f64 {
+    points.iter().filter_map(Datapoint::sample_count).sum()
+}
+
+fn noted_key(namespace: &str, metric: &str, dims: &[Dimension]) -> String {
+    format!("metric-samples {}", describe(namespace, metric, dims, 0))
+}
+
+#[given(regex = r#"^I note the samples of the metric "([^"]+)" in "([^"]+)" with "([^"]*)"$"#)]
+async fn note_samples(
+    world: &mut AcceptWorld,
+    metric: String,
+    namespace: String,
+    dims: String,
+) -> StepResult {
+    let dims = dimensions(world, &dims)?;
+    let start = SystemTime::now() - WINDOW;
+    let points = datapoints_from(world, &namespace, &metric, &dims, 60, start).await?;
+    let start_s = start
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    world.saved.insert(
+        noted_key(&namespace, &metric, &dims),
+        format!("{start_s} {}", samples(&points)),
+    );
+    Ok(())
+}
+
+#[then(
+    regex = r#"^within (\d+) s, the metric "([^"]+)" in "([^"]+)" with "([^"]*)" has new datapoints at period (\d+) s over the last hour$"#
+)]
+async fn has_new_datapoints(
+    world: &mut AcceptWorld,
+    seconds: u64,
+    metric: String,
+    namespace: String,
+    dims: String,
+    period: i32,
+) -> StepResult {
+    let dims = dimensions(world, &dims)?;
+    let key = noted_key(&namespace, &metric, &dims);
+    let noted = world.saved.get(&key).cloned().ok_or_else(|| {
+        StepError::Usage(format!(
+            "note the samples of {metric} in {namespace} first (`Given I note the samples of the metric …`)"
+        ))
+    })?;
+    let (start_s, before) = noted
+        .split_once(' ')
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<f64>().ok()?)))
+        .ok_or_else(|| StepError::Usage(format!("unreadable noted samples `{noted}`")))?;
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(start_s);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let points = datapoints_from(world, &namespace, &metric, &dims, period, start).await?;
+        let now = samples(&points);
+        if now > before {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(StepError::mismatch(
+                format!(
+                    "new datapoints of {} within {seconds} s",
+                    describe(&namespace, &metric, &dims, period)
+                ),
+                format!("{now} samples, as many as before the scenario's requests ({before})"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[then(
+    regex = r#"^the "(Average|Maximum|Minimum|Sum|SampleCount)" of the metric "([^"]+)" in "([^"]+)" with "([^"]*)" at period (\d+) s over the last hour is (at most|at least) (\d+(?:\.\d+)?)$"#
+)]
+// One argument per capture of the step's text.
+#[allow(clippy::too_many_arguments)]
+async fn statistic_bound(
+    world: &mut AcceptWorld,
+    stat: String,
+    metric: String,
+    namespace: String,
+    dims: String,
+    period: i32,
+    relation: String,
+    bound: f64,
+) -> StepResult {
+    let dims = dimensions(world, &dims)?;
+    let points = datapoints(world, &namespace, &metric, &dims, period).await?;
+    let values: Vec<f64> = points.iter().filter_map(|p| value_of(p, &stat)).collect();
+    let what = describe(&namespace, &metric, &dims, period);
+    // Over the whole window: the largest Maximum/Average, the smallest Minimum, the total
+    // of Sum/SampleCount (0 when nothing was published).
+    let overall = match stat.as_str() {
+        "Sum" | "SampleCount" => Some(values.iter().sum::<f64>()),
+        "Minimum" => values.iter().copied().reduce(f64::min),
+        _ => values.iter().copied().reduce(f64::max),
+    };
+    let Some(got) = overall else {
+        return Err(StepError::mismatch(
+            format!("{stat} of {what} {relation} {bound}"),
+            "no datapoints",
+        ));
+    };
+    let holds = match relation.as_str() {
+        "at most" => got <= bound,
+        _ => got >= bound,
+    };
+    ensure(
+        holds,
+        format!("{stat} of {what} {relation} {bound}"),
+        format!("{got} over {} datapoints", values.len()),
+    )
+}
+
+#[then(regex = r#"^the namespace "([^"]+)" lists the metrics "([^"]+)"$"#)]
+async fn lists_metrics(world: &mut AcceptWorld, namespace: String, wanted: String) -> StepResult {
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let mut names = std::collections::BTreeSet::new();
+    let mut token: Option<String> = None;
+    for _ in 0..20 {
+        let call = cw
+            .list_metrics()
+            .namespace(&namespace)
+            .set_next_token(token.clone())
+            .send();
+        let out = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| StepError::Infra("cloudwatch ListMetrics: timed out".into()))?
+            .map_err(|e| {
+                StepError::Infra(format!("cloudwatch ListMetrics: {}", aws_error_text(&e)))
+            })?;
+        names.extend(
+            out.metrics()
+                .iter()
+                .filter_map(|m| m.metric_name().map(str::to_owned)),
+        );
+        match out.next_token() {
+            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    let missing: Vec<&str> = wanted
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !names.contains(*m))
+        .collect();
+    ensure(
+        missing.is_empty(),
+        format!("namespace {namespace} lists {wanted}"),
+        format!(
+            "missing {}; listed: {}",
+            missing.join(", "),
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    )
+}
