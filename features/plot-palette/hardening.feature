@@ -58,3 +58,21 @@ Feature: Plot Palette security hardening
   @readonly @gate @claim(000-hardening-4.4-flow-logs)
   Scenario: VPC Flow Logs are enabled
     Then the VPC "plot-palette-{env}" has an ACTIVE flow log of ALL traffic delivering to the log group "/aws/vpc/flow-logs/plot-palette-{env}"
+
+  # Task 4 §3 Per-user rate limits: 100 requests/minute, burst 200, 429 when exceeded. Each
+  # scenario spends the limit of its own new user; the test user stands for "another user".
+  @mutating @claim(000-hardening-4.3-burst)
+  Scenario: A fresh user gets a burst of 200 requests, then 429 with Retry-After
+    When I create a user with a permanent password as the runbook describes
+    Then that user can sign in
+    And GET "/jobs" as that user is served 200 times back to back at most, refilling 100 a minute, then answered 429 with Retry-After
+    When I send GET "/jobs" as the test user
+    Then the response status is 200
+
+  @mutating @claim(000-hardening-4.3-rate)
+  Scenario: Sustained traffic above 100 requests a minute is throttled per user
+    When I create a user with a permanent password as the runbook describes
+    Then that user can sign in
+    And GET "/jobs" as that user, sent 4 times a second for 8 s once its burst is spent, is served 100 times a minute and otherwise answered 429
+    When I send GET "/jobs" as the test user
+    Then the response status is 200

@@ -501,3 +501,134 @@ async fn per_tenant_limit(
 pub fn uuid_like() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
+
+/// One request as `caller`: status and `Retry-After`.
+async fn as_caller(
+    world: &mut AcceptWorld,
+    method: &str,
+    path: &str,
+    caller: Caller,
+) -> Result<(u16, Option<String>), StepError> {
+    send(world, method, path, caller, None, &[], None).await?;
+    let ex = world.response()?;
+    Ok((
+        ex.status.as_u16(),
+        ex.header("retry-after").map(str::to_owned),
+    ))
+}
+
+/// Most requests the burst and sustained-rate steps send.
+const MAX_LIMIT_REQUESTS: usize = 2_000;
+
+#[then(
+    regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user) is served (\d+) times back to back at most, refilling (\d+) a minute, then answered 429 with Retry-After$"#
+)]
+async fn per_user_burst(
+    world: &mut AcceptWorld,
+    method: String,
+    path: String,
+    who: String,
+    burst: usize,
+    per_minute: usize,
+) -> StepResult {
+    let caller = Caller::named(&who);
+    if burst >= MAX_LIMIT_REQUESTS {
+        return Err(StepError::Usage(format!(
+            "a burst of {burst} is more than this step sends ({MAX_LIMIT_REQUESTS})"
+        )));
+    }
+    let started = std::time::Instant::now();
+    for n in 1..=burst {
+        let (got, _) = as_caller(world, &method, &path, caller).await?;
+        ensure(
+            (200..300).contains(&got),
+            format!("request {n} of the burst of {burst} is served"),
+            format!("HTTP {got}"),
+        )?;
+    }
+    // The bucket refills while the burst is sent: those requests, and no more, may pass.
+    let refilled = (started.elapsed().as_secs_f64() * per_minute as f64 / 60.0).ceil() as usize;
+    let mut sent = burst;
+    let (got, retry_after) = loop {
+        sent += 1;
+        let (got, retry_after) = as_caller(world, &method, &path, caller).await?;
+        if !(200..300).contains(&got) || sent > burst + refilled {
+            break (got, retry_after);
+        }
+    };
+    ensure(
+        got == 429 && retry_after.is_some(),
+        format!(
+            "request {sent} (the burst of {burst} plus {refilled} refilled while sending) → 429 with Retry-After"
+        ),
+        format!("HTTP {got}, Retry-After {retry_after:?}"),
+    )
+}
+
+#[then(
+    regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user), sent (\d+) times a second for (\d+) s once its burst is spent, is served (\d+) times a minute and otherwise answered 429$"#
+)]
+async fn per_user_sustained(
+    world: &mut AcceptWorld,
+    method: String,
+    path: String,
+    who: String,
+    per_second: u64,
+    seconds: u64,
+    per_minute: u64,
+) -> StepResult {
+    let caller = Caller::named(&who);
+    let total = per_second * seconds;
+    if per_second == 0 || total as usize > MAX_LIMIT_REQUESTS {
+        return Err(StepError::Usage(format!(
+            "{per_second} a second for {seconds} s: between 1 and {MAX_LIMIT_REQUESTS} requests"
+        )));
+    }
+    // Spend the burst: send until the first refusal (bounded).
+    let mut spent = 0;
+    loop {
+        let (got, _) = as_caller(world, &method, &path, caller).await?;
+        if got == 429 {
+            break;
+        }
+        spent += 1;
+        ensure(
+            (200..300).contains(&got) && spent < MAX_LIMIT_REQUESTS,
+            format!("the burst is spent within {MAX_LIMIT_REQUESTS} requests, then 429"),
+            format!("HTTP {got} after {spent} served"),
+        )?;
+    }
+    let gap = Duration::from_secs_f64(1.0 / per_second as f64);
+    let started = tokio::time::Instant::now();
+    let (mut served, mut refused, mut other) = (0u64, 0u64, Vec::new());
+    for n in 0..total {
+        tokio::time::sleep_until(started + gap * n as u32).await;
+        match as_caller(world, &method, &path, caller).await?.0 {
+            200..=299 => served += 1,
+            429 => refused += 1,
+            s => other.push(s),
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // A token bucket empty at the start serves the rate over the time elapsed, give or take
+    // the token partly refilled when the burst was spent and the last one due.
+    let expected = per_minute as f64 * elapsed / 60.0;
+    let (low, high) = (
+        (expected - 2.0).max(0.0).ceil() as u64,
+        expected.floor() as u64 + 1,
+    );
+    ensure(
+        (low..=high).contains(&served) && refused > 0 && other.is_empty(),
+        format!(
+            "{total} requests in {elapsed:.1} s at {per_second}/s: {low}–{high} served ({per_minute} a minute), the rest 429"
+        ),
+        format!(
+            "{served} served, {refused} answered 429{}",
+            if other.is_empty() {
+                String::new()
+            } else {
+                format!(", other statuses {other:?}")
+            }
+        ),
+    )
+}
