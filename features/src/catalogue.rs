@@ -228,6 +228,8 @@ pub struct Selection {
     pub tags: Option<TagOperation>,
     /// Systems the profile configures; scenarios of other systems are excluded.
     pub systems: Vec<String>,
+    /// When not empty, only the scenarios tagged `@claim(id)` with one of these ids.
+    pub claims: Vec<String>,
     pub tier: Tier,
     pub overrides: Overrides,
 }
@@ -235,6 +237,15 @@ pub struct Selection {
 impl Selection {
     pub fn choose(&self, system: &str, tags: &[String]) -> Choice {
         if !self.systems.iter().any(|s| s == system) {
+            return Choice::Excluded;
+        }
+        if !self.claims.is_empty()
+            && !tags.iter().any(|t| {
+                t.strip_prefix("claim(")
+                    .and_then(|t| t.strip_suffix(')'))
+                    .is_some_and(|id| self.claims.iter().any(|c| c == id))
+            })
+        {
             return Choice::Excluded;
         }
         if let Some(expr) = &self.tags
@@ -290,6 +301,7 @@ mod tests {
         let mut sel = Selection {
             tags: None,
             systems: vec!["s".into()],
+            claims: vec![],
             tier: Tier::Prod,
             overrides: Overrides::default(),
         };
@@ -312,6 +324,7 @@ mod tests {
         let sel = Selection {
             tags: Some("@gate and not @slow".parse().unwrap()),
             systems: vec!["s".into()],
+            claims: vec![],
             tier: Tier::Local,
             overrides: Overrides::default(),
         };
@@ -329,5 +342,25 @@ mod tests {
         let cat = Catalogue::load(&default_root(), &claims)
             .unwrap_or_else(|problems| panic!("{}", problems.join("\n")));
         assert!(!cat.scenarios.is_empty());
+    }
+
+    #[test]
+    fn claims_select_the_scenarios_guarding_them() {
+        let sel = Selection {
+            tags: None,
+            systems: vec!["s".into()],
+            claims: vec!["001-a".into()],
+            tier: Tier::Local,
+            overrides: Overrides::default(),
+        };
+        assert_eq!(
+            sel.choose("s", &tags(&["readonly", "claim(001-a)"])),
+            Choice::Run
+        );
+        assert_eq!(
+            sel.choose("s", &tags(&["readonly", "claim(001-ab)"])),
+            Choice::Excluded
+        );
+        assert_eq!(sel.choose("s", &tags(&["readonly"])), Choice::Excluded);
     }
 }

@@ -168,6 +168,26 @@ fn system_filter_lists_only_that_systems_scenarios() {
         .stdout(predicate::str::contains("site-builder/").not());
 }
 
+#[test]
+fn claim_filter_lists_only_the_scenarios_guarding_it() {
+    accept()
+        .args(["--claim", "001-rollback-3.2", "--list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("001-rollback-3.2"))
+        .stdout(predicate::str::contains("sergas/").not())
+        .stdout(predicate::str::contains("site-builder/api/").not());
+}
+
+#[test]
+fn an_unknown_claim_is_a_usage_error() {
+    accept()
+        .args(["--claim", "001-no-such-claim", "--list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--claim 001-no-such-claim"));
+}
+
 /// The switchboard's acceptance column is checkable: every claim a defect promises to break
 /// is a testable claim of the defect's system that some scenario guards.
 #[test]

@@ -30,6 +30,10 @@ struct Args {
     /// Only the scenarios of these systems (repeatable; default: every system of the profile).
     #[arg(long = "system", value_name = "SYSTEM")]
     systems: Vec<String>,
+    /// Only the scenarios guarding these claims of the inventory (repeatable), e.g.
+    /// `--claim 001-rollback-3.2`.
+    #[arg(long = "claim", value_name = "ID")]
+    claims: Vec<String>,
     /// Print the scenarios, their safety tag, what tier policy says and their claims; exit.
     #[arg(long)]
     list: bool,
@@ -111,6 +115,11 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
                 .join(", ")
         )));
     }
+    if let Some(unknown) = args.claims.iter().find(|c| claims.get(c).is_none()) {
+        return Err(Fatal::usage(format!(
+            "--claim {unknown}: the claims inventory (fixtures/claims/) has no such claim"
+        )));
+    }
     let systems = if args.systems.is_empty() {
         profile.systems.keys().cloned().collect()
     } else {
@@ -119,6 +128,7 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
     let selection = Selection {
         tags,
         systems,
+        claims: args.claims.clone(),
         tier: profile.tier,
         overrides: Overrides::from(args.policy),
     };
