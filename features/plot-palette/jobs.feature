@@ -51,6 +51,30 @@ Feature: Plot Palette jobs and templates
     Then the response status is 200
     And the response JSON at "/rendered" is "Describe Ada from London."
 
+  # Task 1 §3: templates use Jinja2 syntax — variables from the seed row, filters
+  # (capitalize, the custom pluralize) and conditionals. The expected texts are what Jinja2
+  # 3.1 renders for this template with pluralize defined as Django's.
+  @mutating @claim(000-user-1.3-templates)
+  Scenario: Templates render seed rows with Jinja2 variables, filters and conditionals
+    When I send POST "/templates" as that user with the JSON body:
+      """
+      {"name": "shakedown jinja", "template": "{{ name | capitalize }} reviews {{ count }} lamp{{ count | pluralize }}{% if premium == \"yes\" %} as a premium member{% endif %}.", "fields": ["review"]}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/template_id" as "jinja"
+    When I send POST "/templates/{jinja}/test" as that user with the JSON body:
+      """
+      {"row": {"name": "ada", "count": "3", "premium": "yes"}}
+      """
+    Then the response status is 200
+    And the response JSON at "/rendered" is "Ada reviews 3 lamps as a premium member."
+    When I send POST "/templates/{jinja}/test" as that user with the JSON body:
+      """
+      {"row": {"name": "GRACE", "count": "1", "premium": "no"}}
+      """
+    Then the response status is 200
+    And the response JSON at "/rendered" is "Grace reviews 1 lamp."
+
   @mutating @claim(000-api-2.3-jobs)
   Scenario: Jobs are created, listed, read, and deleted
     When I send POST "/jobs" as that user with the JSON body:
@@ -72,6 +96,29 @@ Feature: Plot Palette jobs and templates
     Then the response status is 204
     When I send GET "/jobs/{job}" as that user
     Then the response status is 404
+
+  # Task 1 §5: multi-format export. The seed names no formats; the API offers JSON lines (the
+  # stored export), CSV and one JSON array, each with every record of the job.
+  @mutating @claim(000-user-1.5-export-formats)
+  Scenario Outline: A completed job exports as <format>
+    When I send POST "/jobs" as that user with the JSON body:
+      """
+      {"template_id": "{template}", "seed_data_key": "{seed}", "num_records": 20, "budget_limit": 1.0}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/job_id" as "job"
+    And the after-hook deletes "/jobs/{job}" as that user
+    And within 90 s, GET "/jobs/{job}" as that user has "/status" equal to "COMPLETED"
+    When I send GET "/jobs/{job}/export?format=<format>" as that user
+    Then the response status is 200
+    And the response header "content-type" is "<content type>"
+    And the response body is <shape> of 20 records, each with "row, description"
+
+    Examples:
+      | format | content type             | shape        |
+      | jsonl  | application/x-ndjson     | JSON lines   |
+      | csv    | text/csv; charset=utf-8  | CSV          |
+      | json   | application/json         | a JSON array |
 
   @mutating @claim(000-user-1.5-cancel)
   Scenario: A running job is cancelled and stops generating

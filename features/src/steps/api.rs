@@ -632,3 +632,83 @@ async fn per_user_sustained(
         ),
     )
 }
+
+#[then(
+    regex = r#"^the response body is (JSON lines|CSV|a JSON array) of (\d+) records, each with "([^"]+)"$"#
+)]
+fn body_records(
+    world: &mut AcceptWorld,
+    format: String,
+    count: usize,
+    fields: String,
+) -> StepResult {
+    let ex = world.response()?;
+    let fields: Vec<&str> = fields.split(',').map(str::trim).collect();
+    let parsed: Result<Vec<serde_json::Map<String, Value>>, String> = match format.as_str() {
+        "JSON lines" => ex
+            .body
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
+            .collect(),
+        "a JSON array" => serde_json::from_str(&ex.body).map_err(|e| e.to_string()),
+        _ => {
+            let mut reader = csv::Reader::from_reader(ex.body.as_bytes());
+            match reader.headers().cloned() {
+                Err(e) => Err(format!("header: {e}")),
+                Ok(header) => reader
+                    .records()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        r.map_err(|e| format!("record {}: {e}", i + 1)).map(|r| {
+                            header
+                                .iter()
+                                .zip(r.iter())
+                                .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+                                .collect()
+                        })
+                    })
+                    .collect(),
+            }
+        }
+    };
+    let records = parsed.map_err(|e| {
+        StepError::mismatch(
+            format!("{format} from {}", ex.url),
+            format!("unparseable: {e}"),
+        )
+    })?;
+    let incomplete: Vec<usize> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            fields.iter().any(|f| match r.get(*f) {
+                None | Some(Value::Null) => true,
+                Some(Value::String(s)) => s.is_empty(),
+                Some(_) => false,
+            })
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
+    ensure(
+        records.len() == count && incomplete.is_empty(),
+        format!(
+            "{count} {format} records from {}, each with {}",
+            ex.url,
+            fields.join(", ")
+        ),
+        format!(
+            "{} records{}",
+            records.len(),
+            if incomplete.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; records missing a field: {:?}",
+                    &incomplete[..incomplete.len().min(5)]
+                )
+            }
+        ),
+    )
+}
