@@ -37,3 +37,29 @@ Feature: Sergas API
     And Secrets Manager holds "sergas/{env}/redis" with the keys "password"
     And Secrets Manager holds "sergas/{env}/oauth-client" with the keys "client_id, client_secret"
     And the OAuth2 client secret stored in "sergas/{env}/oauth-client" is the one the token endpoint accepts
+
+  # API Documentation: error handling — every error is JSON {error, error_description} with a
+  # documented code (the seed lists no codes: the runbook facts' [[error-codes]] are assumed).
+  @readonly @gate @claim(004-api-errors)
+  Scenario Outline: <what> is answered <status> <code> with a description
+    When I send <request>
+    Then the response is <status> with error code "<code>"
+    And the response JSON has "/error_description"
+
+    Examples:
+      | what                    | request                                                        | status | code            |
+      | A page size over 100    | GET "/api/v1/accounts?page_size=1000" as the test user         | 400    | invalid_request |
+      | An unknown status       | GET "/api/v1/accounts?status=bogus" as the test user           | 400    | invalid_request |
+      | No token                | GET "/api/v1/accounts"                                         | 401    | unauthorized    |
+      | A viewer's write        | POST "/api/v1/accounts" as the test user                       | 403    | forbidden       |
+      | An unknown account id   | GET "/api/v1/accounts/acc-9999" as the test user               | 404    | not_found       |
+
+  # API Documentation: rate limiting (the limit is assumed: 60 at once, 600 a minute per
+  # client). It spends the test client's own limit, so it runs alone and gives it back.
+  @mutating @serial @claim(004-api-ratelimit) @claim(004-api-errors)
+  Scenario: A client over its rate limit is answered 429 with Retry-After, then served again
+    Then GET "/api/v1/accounts" as the test user is served 60 times back to back at most, refilling 600 a minute, then answered 429 with Retry-After
+    And the response is 429 with error code "rate_limit_exceeded"
+    And the response JSON has "/error_description"
+    And within 10 s, GET "/api/v1/accounts" as the test user has "/total" other than ""
+    When I wait 6 s for the rate limit to refill

@@ -712,3 +712,20 @@ fn body_records(
         ),
     )
 }
+
+/// Longest explicit wait a scenario may ask for.
+const MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// A scenario that spent a shared rate limit (`@serial`) gives it back before the next one.
+#[when(regex = r"^I wait (\d+) s for the rate limit to refill$")]
+async fn wait_for_refill(_world: &mut AcceptWorld, seconds: u64) -> StepResult {
+    let wait = Duration::from_secs(seconds);
+    if wait > MAX_WAIT {
+        return Err(StepError::Usage(format!(
+            "a wait of {seconds} s is over the {} s this step allows",
+            MAX_WAIT.as_secs()
+        )));
+    }
+    tokio::time::sleep(wait).await;
+    Ok(())
+}
