@@ -102,12 +102,20 @@ pub fn check_secrets(profile: &Profile) -> Result<(), crate::error::ConfigError>
                 Secret::from_env(password_env, &format!("{system}.auth.password-env"))?;
             }
             Some(AuthProfile::Oauth2ClientCredentials {
-                client_secret_env, ..
+                client_secret_env,
+                writer_client_id,
+                writer_client_secret_env,
+                ..
             }) => {
                 Secret::from_env(
                     client_secret_env,
                     &format!("{system}.auth.client-secret-env"),
                 )?;
+                if writer_client_id.is_some()
+                    && let Some(var) = writer_client_secret_env
+                {
+                    Secret::from_env(var, &format!("{system}.auth.writer-client-secret-env"))?;
+                }
             }
             Some(AuthProfile::StaticBearer { token_env }) => {
                 Secret::from_env(token_env, &format!("{system}.auth.token-env"))?;

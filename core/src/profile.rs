@@ -117,6 +117,13 @@ pub enum AuthProfile {
         client_secret_env: String,
         #[serde(default)]
         scope: Option<String>,
+        /// A second client that procedures changing data act as (create, then delete, an
+        /// account), so the main identity can stay read-only (least privilege).
+        #[serde(default, rename = "writer-client-id")]
+        writer_client_id: Option<String>,
+        /// The writer's secret variable (default: `client-secret-env`).
+        #[serde(default, rename = "writer-client-secret-env")]
+        writer_client_secret_env: Option<String>,
     },
     /// A static bearer token from an environment variable.
     StaticBearer {

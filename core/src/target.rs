@@ -88,6 +88,7 @@ pub struct Target {
     http: reqwest::Client,
     sdk: SdkConfig,
     token: OnceCell<Result<String, TokenError>>,
+    writer_token: OnceCell<Result<String, TokenError>>,
 }
 
 /// Why no token could be had, as cached for the run (cloneable, classified).
@@ -139,6 +140,7 @@ impl Target {
             http,
             sdk,
             token: OnceCell::new(),
+            writer_token: OnceCell::new(),
         }
     }
 
@@ -214,6 +216,46 @@ impl Target {
             .clone()
     }
 
+    /// The writer identity's bearer token (`auth.writer-client-id`), obtained once per run.
+    pub async fn writer_token(&self) -> Result<String, TokenError> {
+        self.writer_token
+            .get_or_init(|| async {
+                match self.fetch_writer_token().await {
+                    Ok(token) => {
+                        redact::register_secret(&token);
+                        Ok(token)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    async fn fetch_writer_token(&self) -> Result<String, AuthError> {
+        match &self.profile.auth {
+            Some(AuthProfile::Oauth2ClientCredentials {
+                token_url,
+                client_secret_env,
+                scope,
+                writer_client_id: Some(writer),
+                writer_client_secret_env,
+                ..
+            }) => {
+                let var = writer_client_secret_env
+                    .as_ref()
+                    .unwrap_or(client_secret_env);
+                let secret = Secret::from_env(var, "auth.writer-client-secret-env")?;
+                self.client_credentials(token_url, writer, &secret, scope.as_deref())
+                    .await
+            }
+            _ => Err(AuthError::NotConfigured(format!(
+                "the profile configures no writer identity for {} (auth.writer-client-id)",
+                self.system
+            ))),
+        }
+    }
+
     /// Obtain a fresh token with the profile's strategy.
     pub async fn fetch_token(&self) -> Result<String, AuthError> {
         let Some(auth) = &self.profile.auth else {
@@ -237,6 +279,7 @@ impl Target {
                 client_id,
                 client_secret_env,
                 scope,
+                ..
             } => {
                 let secret = Secret::from_env(client_secret_env, "auth.client-secret-env")?;
                 self.client_credentials(token_url, client_id, &secret, scope.as_deref())
@@ -494,6 +537,8 @@ mod tests {
             client_id: "c".into(),
             client_secret_env: "SHAKEDOWN_TEST_UNSET_SECRET".into(),
             scope: None,
+            writer_client_id: None,
+            writer_client_secret_env: None,
         };
         let target = Target::new(
             "sergas",

@@ -58,8 +58,55 @@ Feature: Sergas API
   # client). It spends the test client's own limit, so it runs alone and gives it back.
   @mutating @serial @claim(004-api-ratelimit) @claim(004-api-errors)
   Scenario: A client over its rate limit is answered 429 with Retry-After, then served again
+    Given I wait 6 s for the rate limit to refill
+    And the after-hook waits 6 s for the rate limit to refill
     Then GET "/api/v1/accounts" as the test user is served 60 times back to back at most, refilling 600 a minute, then answered 429 with Retry-After
     And the response is 429 with error code "rate_limit_exceeded"
     And the response JSON has "/error_description"
     And within 10 s, GET "/api/v1/accounts" as the test user has "/total" other than ""
-    When I wait 6 s for the rate limit to refill
+
+  # Security Guide: PII detection and masking — a customer contact's e-mail and phone are
+  # masked in answers to every role but admin (the aggregated logs are not shown locally).
+  @mutating @claim(004-security-pii)
+  Scenario: Contact details are masked for roles other than admin
+    When I send POST "/api/v1/accounts" as the writer identity with the JSON body:
+      """
+      {"name": "shakedown pii", "owner": "shakedown", "contact_email": "jane.doe@example.com", "contact_phone": "+44 20 7946 0958"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "account"
+    And the after-hook deletes "/api/v1/accounts/{account}" as the writer identity
+    When I send GET "/api/v1/accounts/{account}" as the test user
+    Then the response status is 200
+    And the response JSON at "/contact_email" is "j***@example.com"
+    And the response JSON at "/contact_phone" is "***-***-0958"
+    When I send GET "/api/v1/accounts/{account}" as the writer identity
+    Then the response JSON at "/contact_email" is "jane.doe@example.com"
+
+  # Security Guide: audit logging — creating and deleting an account each leave a record of
+  # the client, the action, the account and the time (read from the admin audit endpoint,
+  # `/api/v1/audit`, whose name is assumed: the seed names none).
+  @mutating @claim(004-security-audit)
+  Scenario: Creating and deleting an account leave audit records naming client, action and account
+    When I send POST "/api/v1/accounts" as the writer identity with the JSON body:
+      """
+      {"name": "shakedown audit", "owner": "shakedown"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "account"
+    And the after-hook deletes "/api/v1/accounts/{account}" as the writer identity
+    When I send DELETE "/api/v1/accounts/{account}" as the writer identity
+    Then the response status is 204
+    When I send GET "/api/v1/audit?target={account}" as the writer identity
+    Then the response status is 200
+    And the response JSON at "/items" has an item where:
+      | /actor  | is | sergas-admin   |
+      | /action | is | account.create |
+      | /target | is | {account}      |
+    And the response JSON at "/items" has an item where:
+      | /actor  | is | sergas-admin   |
+      | /action | is | account.delete |
+      | /target | is | {account}      |
+    And every item at "/items" has "/at"
+    When I send GET "/api/v1/audit?target={account}" as the test user
+    Then the response is 403 with error code "forbidden"

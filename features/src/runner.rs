@@ -129,19 +129,24 @@ pub async fn run(
         AcceptWorld::cucumber()
             .with_writer(writer)
             .with_cli(cli_opts)
-            .before(|feature, _rule, _scenario, world| {
+            .before(|feature, rule, scenario, world| {
+                let serial = effective_tags(feature, rule, scenario)
+                    .iter()
+                    .any(|t| t == "serial");
                 Box::pin(async move {
                     world.system = feature
                         .path
                         .as_deref()
                         .and_then(system_of)
                         .unwrap_or_default();
+                    world.take_turn(serial).await;
                 })
             })
             .after(|_feature, _rule, _scenario, _finished, world| {
                 Box::pin(async move {
                     if let Some(world) = world {
                         crate::steps::undo_all(world).await;
+                        world.turn = None;
                     }
                 })
             })

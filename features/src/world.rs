@@ -47,6 +47,21 @@ pub enum Undo {
         path: String,
         caller: crate::steps::http::Caller,
     },
+    /// Give a spent rate limit time to refill before the next scenario.
+    Wait { seconds: u64 },
+}
+
+/// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber
+/// 0.23 runs `@serial` scenarios one at a time but beside the concurrent ones; a measurement
+/// or a scenario spending a shared rate limit must run alone.
+static ISOLATION: std::sync::LazyLock<Arc<tokio::sync::RwLock<()>>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::RwLock::new(())));
+
+/// A scenario's hold on [`ISOLATION`], released when the scenario ends.
+#[derive(Debug)]
+pub enum Turn {
+    Shared(#[allow(dead_code)] tokio::sync::OwnedRwLockReadGuard<()>),
+    Exclusive(#[allow(dead_code)] tokio::sync::OwnedRwLockWriteGuard<()>),
 }
 
 #[derive(Debug, cucumber::World)]
@@ -67,6 +82,8 @@ pub struct AcceptWorld {
     pub measurement: Option<crate::steps::slo::Measurement>,
     /// When the scenario started (Unix ms): log searches start here.
     pub started_ms: i64,
+    /// The scenario's turn (see [`ISOLATION`]).
+    pub turn: Option<Turn>,
 }
 
 impl AcceptWorld {
@@ -80,7 +97,20 @@ impl AcceptWorld {
             undo: Vec::new(),
             measurement: None,
             started_ms: chrono::Utc::now().timestamp_millis(),
+            turn: None,
         }
+    }
+
+    /// Wait for this scenario's turn: alone when `exclusive` (`@serial`), else beside the
+    /// other concurrent scenarios. The scenario's clock starts once it has its turn.
+    pub async fn take_turn(&mut self, exclusive: bool) {
+        let lock = Arc::clone(&ISOLATION);
+        self.turn = Some(if exclusive {
+            Turn::Exclusive(lock.write_owned().await)
+        } else {
+            Turn::Shared(lock.read_owned().await)
+        });
+        self.started_ms = chrono::Utc::now().timestamp_millis();
     }
 
     pub fn ctx(&self) -> Result<&Arc<Ctx>, StepError> {
@@ -129,6 +159,15 @@ impl AcceptWorld {
     /// and the documented tenant header then name it instead of the profile's tenant.
     pub fn tenant(&self) -> Option<&str> {
         self.saved.get("tenant").map(String::as_str)
+    }
+
+    /// The writer identity's token (`auth.writer-client-id`); without one the step is
+    /// refused as a usage error naming the missing key.
+    pub async fn writer_token(&self) -> Result<String, StepError> {
+        self.target()?
+            .writer_token()
+            .await
+            .map_err(|e| StepError::from_token(&e))
     }
 
     /// The run's bearer token for this system; failing to get one is a failed step.

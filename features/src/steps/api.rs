@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use cucumber::gherkin::Step;
-use cucumber::{then, when};
+use cucumber::{given, then, when};
 use serde_json::Value;
 
 use crate::result::{StepError, StepResult, ensure};
@@ -521,7 +521,7 @@ async fn as_caller(
 const MAX_LIMIT_REQUESTS: usize = 2_000;
 
 #[then(
-    regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user) is served (\d+) times back to back at most, refilling (\d+) a minute, then answered 429 with Retry-After$"#
+    regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user|the writer identity) is served (\d+) times back to back at most, refilling (\d+) a minute, then answered 429 with Retry-After$"#
 )]
 async fn per_user_burst(
     world: &mut AcceptWorld,
@@ -566,7 +566,7 @@ async fn per_user_burst(
 }
 
 #[then(
-    regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user), sent (\d+) times a second for (\d+) s once its burst is spent, is served (\d+) times a minute and otherwise answered 429$"#
+    regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user|the writer identity), sent (\d+) times a second for (\d+) s once its burst is spent, is served (\d+) times a minute and otherwise answered 429$"#
 )]
 async fn per_user_sustained(
     world: &mut AcceptWorld,
@@ -716,9 +716,7 @@ fn body_records(
 /// Longest explicit wait a scenario may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(120);
 
-/// A scenario that spent a shared rate limit (`@serial`) gives it back before the next one.
-#[when(regex = r"^I wait (\d+) s for the rate limit to refill$")]
-async fn wait_for_refill(_world: &mut AcceptWorld, seconds: u64) -> StepResult {
+fn bounded_wait(seconds: u64) -> Result<Duration, StepError> {
     let wait = Duration::from_secs(seconds);
     if wait > MAX_WAIT {
         return Err(StepError::Usage(format!(
@@ -726,6 +724,21 @@ async fn wait_for_refill(_world: &mut AcceptWorld, seconds: u64) -> StepResult {
             MAX_WAIT.as_secs()
         )));
     }
-    tokio::time::sleep(wait).await;
+    Ok(wait)
+}
+
+/// A scenario measuring a shared rate limit (`@serial`, so it runs alone) starts from a full
+/// bucket: whatever earlier scenarios or runs spent has refilled.
+#[given(regex = r"^I wait (\d+) s for the rate limit to refill$")]
+async fn wait_for_refill(_world: &mut AcceptWorld, seconds: u64) -> StepResult {
+    tokio::time::sleep(bounded_wait(seconds)?).await;
+    Ok(())
+}
+
+/// ... and gives it back before the next scenario, even when it fails half-way.
+#[given(regex = r"^the after-hook waits (\d+) s for the rate limit to refill$")]
+async fn refill_after(world: &mut AcceptWorld, seconds: u64) -> StepResult {
+    bounded_wait(seconds)?;
+    world.undo.push(crate::world::Undo::Wait { seconds });
     Ok(())
 }

@@ -19,15 +19,18 @@ pub enum Caller {
     TestUser,
     /// The user an earlier step of the scenario created and signed in (`user-token`).
     ThatUser,
+    /// The profile's writer identity (`auth.writer-client-id`), for procedures that change
+    /// data while the test user stays read-only.
+    Writer,
 }
 
 impl Caller {
-    /// `the test user` or `that user`, as the step text says.
+    /// `the test user`, `that user` or `the writer identity`, as the step text says.
     pub fn named(text: &str) -> Self {
-        if text == "that user" {
-            Self::ThatUser
-        } else {
-            Self::TestUser
+        match text {
+            "that user" => Self::ThatUser,
+            "the writer identity" => Self::Writer,
+            _ => Self::TestUser,
         }
     }
 }
@@ -49,10 +52,11 @@ pub async fn build(
     let token = match caller {
         Caller::TestUser => Some(world.token().await?),
         Caller::ThatUser => Some(world.saved("user-token")?.to_owned()),
+        Caller::Writer => Some(world.writer_token().await?),
         Caller::Anonymous => None,
     };
     let required = match caller {
-        Caller::TestUser | Caller::ThatUser => world
+        Caller::TestUser | Caller::ThatUser | Caller::Writer => world
             .facts()?
             .auth
             .as_ref()
@@ -138,7 +142,7 @@ async fn send_anonymous(world: &mut AcceptWorld, method: String, path: String) -
 }
 
 #[when(
-    regex = r#"^I send (GET|POST|PUT|DELETE|PATCH|OPTIONS) "([^"]*)" as (the test user|that user)$"#
+    regex = r#"^I send (GET|POST|PUT|DELETE|PATCH|OPTIONS) "([^"]*)" as (the test user|that user|the writer identity)$"#
 )]
 async fn send_as_user(
     world: &mut AcceptWorld,
@@ -194,7 +198,7 @@ async fn send_with_header(
 }
 
 #[when(
-    regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user) with the JSON body:$"#
+    regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user|the writer identity) with the JSON body:$"#
 )]
 async fn send_json(
     world: &mut AcceptWorld,
@@ -222,7 +226,7 @@ async fn send_json(
 }
 
 #[when(
-    regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user) with the ([a-z]+/[a-z0-9.+-]+) body:$"#
+    regex = r#"^I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user|the writer identity) with the ([a-z]+/[a-z0-9.+-]+) body:$"#
 )]
 async fn send_typed(
     world: &mut AcceptWorld,
@@ -273,7 +277,9 @@ fn save_json(world: &mut AcceptWorld, pointer: String, key: String) -> StepResul
     Ok(())
 }
 
-#[then(regex = r#"^the after-hook deletes "([^"]*)" as (the test user|that user)$"#)]
+#[then(
+    regex = r#"^the after-hook deletes "([^"]*)" as (the test user|that user|the writer identity)$"#
+)]
 fn delete_after(world: &mut AcceptWorld, path: String, who: String) -> StepResult {
     let path = world.render(&path)?;
     world.undo.push(Undo::DeleteResource {
@@ -306,7 +312,7 @@ pub async fn delete_resource(world: &mut AcceptWorld, path: &str, caller: Caller
 }
 
 #[then(
-    regex = r#"^within (\d+) s, GET "([^"]*)" as (the test user|that user) has "([^"]*)" (equal to|other than) "([^"]*)"$"#
+    regex = r#"^within (\d+) s, GET "([^"]*)" as (the test user|that user|the writer identity) has "([^"]*)" (equal to|other than) "([^"]*)"$"#
 )]
 async fn eventually(
     world: &mut AcceptWorld,
@@ -361,7 +367,7 @@ fn poll_pause(ex: &shakedown_core::target::Exchange) -> Duration {
 }
 
 #[then(
-    regex = r#"^"([^"]*)" of GET "([^"]*)" as (the test user|that user) stays the same for (\d+) s$"#
+    regex = r#"^"([^"]*)" of GET "([^"]*)" as (the test user|that user|the writer identity) stays the same for (\d+) s$"#
 )]
 async fn stays_the_same(
     world: &mut AcceptWorld,

@@ -45,6 +45,10 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::DeleteResource { path, caller } => {
                 http::delete_resource(world, path, *caller).await
             }
+            Undo::Wait { seconds } => {
+                tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
+                Ok(())
+            }
         };
         if let Err(e) = result {
             problems.push(format!("{undo:?}: {e}"));
