@@ -178,6 +178,12 @@ pub struct AuthFacts {
     /// The user pool's MFA setting (`ON` or `OPTIONAL`), when the runbook requires MFA.
     #[serde(default)]
     pub mfa: Option<String>,
+    /// The app clients' OAuth callback URLs, where the runbook names the site they belong to.
+    #[serde(default)]
+    pub callback_urls: Vec<String>,
+    /// Whether the pool logs to `/aws/cognito/user-pool/<pool id>` (a runbook tails it).
+    #[serde(default)]
+    pub pool_log_group: bool,
 }
 
 fn yes() -> bool {

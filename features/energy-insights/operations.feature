@@ -68,3 +68,36 @@ Feature: Energy Insights operations
     And within 20 s, the metric "Latency" in "AWS/ApiGateway" with "ApiName=energy-insights-api-{env}" has new datapoints at period 300 s over the last hour
     And within 20 s, the metric "IntegrationLatency" in "AWS/ApiGateway" with "ApiName=energy-insights-api-{env}" has new datapoints at period 300 s over the last hour
     And within 20 s, the metric "Duration" in "AWS/Lambda" with "FunctionName=energy-insights-api-{env}" has new datapoints at period 300 s over the last hour
+
+  # Troubleshooting Decision Tree §6: artifacts not displaying — an artifact a conversation
+  # references is in the artifacts bucket and its link serves it with its content type.
+  @mutating @claim(002-troubleshoot-4.6-artifacts)
+  Scenario: An agent's answer carries an artifact stored in S3 behind a working link
+    When I send POST "/api/conversations" as the test user with the JSON body:
+      """
+      {"title": "shakedown artifacts", "message": "Show consumption by source for last month"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "conversation"
+    And the after-hook deletes the objects under "artifacts/{conversation}/" in the bucket "energy-insights-artifacts-{env}"
+    And the response JSON at "/messages/1/role" is "assistant"
+    And the response JSON at "/artifacts" has 1 item
+    And every item at "/artifacts" has a "/url" that answers 200 with Content-Type "application/json"
+    And the bucket "energy-insights-artifacts-{env}" holds 1 object under "artifacts/{conversation}/"
+
+  # Monitoring and Alert Configurations: custom metrics for agent success rate and artifact
+  # generation, published when an agent answers.
+  @mutating @claim(002-alarms-3-custom-metrics)
+  Scenario: An agent's answer publishes the agent success and artifact generation metrics
+    Given I note the samples of the metric "AgentSuccessRate" in "EnergyInsights" with ""
+    And I note the samples of the metric "ArtifactGenerationRate" in "EnergyInsights" with ""
+    When I send POST "/api/conversations" as the test user with the JSON body:
+      """
+      {"title": "shakedown metrics", "message": "Which source grew fastest?"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "conversation"
+    And the after-hook deletes the objects under "artifacts/{conversation}/" in the bucket "energy-insights-artifacts-{env}"
+    And within 20 s, the metric "AgentSuccessRate" in "EnergyInsights" with "" has new datapoints at period 300 s over the last hour
+    And within 20 s, the metric "ArtifactGenerationRate" in "EnergyInsights" with "" has new datapoints at period 300 s over the last hour
+    And the namespace "EnergyInsights" lists the metrics "AgentSuccessRate, ArtifactGenerationRate"

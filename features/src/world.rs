@@ -49,6 +49,8 @@ pub enum Undo {
     },
     /// Give a spent rate limit time to refill before the next scenario.
     Wait { seconds: u64 },
+    /// Delete the objects the scenario's requests made under `prefix`.
+    DeleteObjects { bucket: String, prefix: String },
 }
 
 /// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber

@@ -20,3 +20,13 @@ Feature: Styling Adventures API security and health
   @readonly @gate @claim(003-security-cors)
   Scenario: CORS allows only the product's origin
     Then CORS on "/health" allows only "https://stylingadventures.com", not "https://evil.example"
+
+  # Runbooks §Issue: Authentication Failures — what the diagnosis reads is there and sane: the
+  # user pool and its app clients, callback URLs only on the product's site, the pool's log
+  # group; the test user signs in and a wrong password is refused as Cognito refuses it.
+  @readonly @gate @claim(003-troubleshoot-auth-failures)
+  Scenario: Authentication failures are diagnosable from the user pool, its clients and its log group
+    Given the test user has signed in
+    Then the user pool's app clients call back only to "https://stylingadventures.com"
+    And the user pool has its log group "/aws/cognito/user-pool/<id>"
+    And a sign-in as the test user with a wrong password is refused with NotAuthorizedException

@@ -370,6 +370,89 @@ async fn user_gone(world: &mut AcceptWorld) -> StepResult {
     }
 }
 
+#[then(regex = r#"^the user pool's app clients call back only to "([^"]+)"$"#)]
+async fn callbacks_only_to(world: &mut AcceptWorld, site: String) -> StepResult {
+    let (pool_id, _) = pool(world)?;
+    let idp = cognito(world)?;
+    let clients = idp
+        .list_user_pool_clients()
+        .user_pool_id(&pool_id)
+        .max_results(60)
+        .send()
+        .await
+        .map_err(|e| infra("ListUserPoolClients", aws_error_text(&e)))?;
+    let mut urls = Vec::new();
+    for c in clients.user_pool_clients() {
+        let Some(id) = c.client_id() else { continue };
+        let out = idp
+            .describe_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_id(id)
+            .send()
+            .await
+            .map_err(|e| infra("DescribeUserPoolClient", aws_error_text(&e)))?;
+        if let Some(client) = out.user_pool_client() {
+            urls.extend(client.callback_urls().iter().cloned());
+        }
+    }
+    let belongs = |u: &String| u == &site || u.starts_with(&format!("{site}/"));
+    let foreign: Vec<&String> = urls.iter().filter(|u| !belongs(u)).collect();
+    ensure(
+        !urls.is_empty() && foreign.is_empty(),
+        format!("every app client callback URL under {site}"),
+        if urls.is_empty() {
+            "no callback URLs".to_owned()
+        } else {
+            format!("callback URLs {urls:?}; not under {site}: {foreign:?}")
+        },
+    )
+}
+
+#[then(regex = r#"^the user pool has its log group "/aws/cognito/user-pool/<id>"$"#)]
+async fn pool_log_group(world: &mut AcceptWorld) -> StepResult {
+    let (pool_id, _) = pool(world)?;
+    let name = format!("/aws/cognito/user-pool/{pool_id}");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(world.sdk()?);
+    let out = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&name)
+        .send()
+        .await
+        .map_err(|e| StepError::Infra(format!("logs DescribeLogGroups: {}", aws_error_text(&e))))?;
+    let found = out
+        .log_groups()
+        .iter()
+        .any(|g| g.log_group_name() == Some(name.as_str()));
+    ensure(found, format!("log group {name}"), "no such log group")
+}
+
+#[then(
+    regex = r"^a sign-in as the test user with a wrong password is refused with NotAuthorizedException$"
+)]
+async fn wrong_password(world: &mut AcceptWorld) -> StepResult {
+    let user = match &world.target()?.profile.auth {
+        Some(AuthProfile::CognitoPassword { username, .. }) => username.clone(),
+        _ => {
+            return Err(StepError::Usage(format!(
+                "{} is not configured with a Cognito user in this profile",
+                world.system
+            )));
+        }
+    };
+    let wrong = format!("Wrong-{}-9a", uuid::Uuid::new_v4().simple());
+    match signs_in(world, &user, &wrong, false).await? {
+        Ok(_) => Err(StepError::mismatch(
+            "NotAuthorizedException for a wrong password",
+            "the sign-in succeeded",
+        )),
+        Err(e) if e.contains("NotAuthorized") => Ok(()),
+        Err(e) => Err(StepError::mismatch(
+            "NotAuthorizedException for a wrong password",
+            e,
+        )),
+    }
+}
+
 /// Delete the scenario's user (the after-hook).
 pub async fn delete_user(world: &AcceptWorld, pool: &str, user: &str) -> StepResult {
     match cognito(world)?

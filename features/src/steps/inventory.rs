@@ -181,6 +181,52 @@ async fn buckets_counted(
     )
 }
 
+#[then(regex = r#"^the after-hook deletes the objects under "([^"]+)" in the bucket "([^"]+)"$"#)]
+fn undo_objects(world: &mut AcceptWorld, prefix: String, bucket: String) -> StepResult {
+    let (bucket, prefix) = (world.render(&bucket)?, world.render(&prefix)?);
+    if prefix.is_empty() {
+        return Err(StepError::Usage(
+            "refusing to delete a whole bucket: give a prefix".into(),
+        ));
+    }
+    world
+        .undo
+        .push(crate::world::Undo::DeleteObjects { bucket, prefix });
+    Ok(())
+}
+
+/// Most objects one undo deletes (a scenario makes a handful).
+const MAX_UNDO_OBJECTS: usize = 1_000;
+
+/// Delete the objects under `prefix` (the after-hook).
+pub async fn delete_objects(world: &AcceptWorld, bucket: &str, prefix: &str) -> StepResult {
+    let s3 = aws_sdk_s3::Client::new(world.sdk()?);
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .max_keys(MAX_UNDO_OBJECTS as i32)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Infra(format!("s3 ListObjectsV2 {bucket}: {}", aws_error_text(&e)))
+        })?;
+    for key in out.contents().iter().filter_map(|o| o.key()) {
+        s3.delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "s3 DeleteObject {bucket}/{key}: {}",
+                    aws_error_text(&e)
+                ))
+            })?;
+    }
+    Ok(())
+}
+
 #[then(regex = r#"^the bucket "([^"]+)" holds (\d+) objects? under "([^"]+)"$"#)]
 async fn objects_under(
     world: &mut AcceptWorld,

@@ -45,6 +45,9 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::DeleteResource { path, caller } => {
                 http::delete_resource(world, path, *caller).await
             }
+            Undo::DeleteObjects { bucket, prefix } => {
+                inventory::delete_objects(world, bucket, prefix).await
+            }
             Undo::Wait { seconds } => {
                 tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
                 Ok(())
