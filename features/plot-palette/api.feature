@@ -19,3 +19,24 @@ Feature: Plot Palette API and authentication
     When I send GET "/jobs/does-not-exist" as the test user
     Then the response status is 404
 
+
+  # Task 2 §1 and §6: the OpenAPI 3.0.0 specification ("Plot Palette API" 1.0.0, server
+  # https://api.plotpalette.com, bearer JWT) documents every endpoint of §2–§4 with the error
+  # responses of §5, and Swagger UI links to it with "Try it out" enabled. The page is served
+  # by the API itself, so "Try it out" needs no cross-origin preflight.
+  @readonly @gate @claim(000-api-2.6-swagger)
+  Scenario: Swagger UI serves the OpenAPI specification with Try it out
+    When I send GET "/docs"
+    Then the response status is 200
+    And the response header "content-type" is "text/html; charset=utf-8"
+    And the response body contains "<!DOCTYPE html>"
+    And the response body contains "/openapi.json"
+    And the response body contains "tryItOutEnabled: true"
+    When I send GET "/openapi.json"
+    Then the response status is 200
+    And the response JSON at "/openapi" is "3.0.0"
+    And the response JSON at "/info/title" is "Plot Palette API"
+    And the response JSON at "/info/version" is "1.0.0"
+    And the response JSON at "/servers/0/url" is "https://api.plotpalette.com"
+    And the response JSON at "/components/securitySchemes/BearerAuth/bearerFormat" is "JWT"
+    And the OpenAPI document documents the operations "POST /auth/signup, POST /auth/login, POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /templates, GET /templates, PUT /templates/{id}, POST /templates/{id}/test", each with the responses "400, 401, 403, 404, 500"

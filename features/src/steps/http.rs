@@ -568,3 +568,57 @@ fn trim(body: &str) -> String {
         t
     }
 }
+
+#[then(regex = r#"^the response body contains "([^"]*)"$"#)]
+fn body_contains(world: &mut AcceptWorld, text: String) -> StepResult {
+    let text = world.render(&text)?;
+    let ex = world.response()?;
+    ensure(
+        ex.body.contains(&text),
+        format!("the body of {} {} contains {text:?}", ex.method, ex.url),
+        trim(&ex.body),
+    )
+}
+
+#[then(
+    regex = r#"^the OpenAPI document documents the operations "([^"]+)", each with the responses "([^"]+)"$"#
+)]
+fn openapi_operations(
+    world: &mut AcceptWorld,
+    operations: String,
+    responses: String,
+) -> StepResult {
+    let ex = world.response()?;
+    let spec = ex.json().ok_or_else(|| {
+        StepError::mismatch(
+            format!("an OpenAPI document (JSON) from {}", ex.url),
+            trim(&ex.body),
+        )
+    })?;
+    let mut missing = Vec::new();
+    for op in operations.split(',').map(str::trim) {
+        let Some((method, path)) = op.split_once(' ') else {
+            return Err(StepError::Usage(format!("`{op}` is not `METHOD /path`")));
+        };
+        let pointer = format!(
+            "/paths/{}/{}",
+            path.replace('~', "~0").replace('/', "~1"),
+            method.to_ascii_lowercase()
+        );
+        match spec.pointer(&pointer) {
+            None => missing.push(format!("{op} (undocumented)")),
+            Some(operation) => {
+                for code in responses.split(',').map(str::trim) {
+                    if operation.pointer(&format!("/responses/{code}")).is_none() {
+                        missing.push(format!("{op} response {code}"));
+                    }
+                }
+            }
+        }
+    }
+    ensure(
+        missing.is_empty(),
+        format!("{operations} documented with responses {responses}"),
+        format!("missing: {}", missing.join("; ")),
+    )
+}

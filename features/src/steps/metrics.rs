@@ -25,6 +25,9 @@ use crate::world::AcceptWorld;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 const WINDOW: Duration = Duration::from_secs(3600);
+/// How long a noted sample count must hold still, and how many times it is re-read.
+const NOTE_SETTLE: Duration = Duration::from_millis(1500);
+const NOTE_READS: usize = 6;
 
 /// `"A=x, B=y"` as CloudWatch dimensions (rendered).
 fn dimensions(world: &AcceptWorld, text: &str) -> Result<Vec<Dimension>, StepError> {
@@ -142,14 +145,25 @@ async fn note_samples(
 ) -> StepResult {
     let dims = dimensions(world, &dims)?;
     let start = SystemTime::now() - WINDOW;
-    let points = datapoints_from(world, &namespace, &metric, &dims, 60, start).await?;
+    // Publishers batch (the local services flush every second; CloudWatch ingests later
+    // still): wait until two reads agree, so datapoints of requests made before this
+    // scenario are in the baseline rather than counted as the scenario's.
+    let mut count = samples(&datapoints_from(world, &namespace, &metric, &dims, 60, start).await?);
+    for _ in 0..NOTE_READS {
+        tokio::time::sleep(NOTE_SETTLE).await;
+        let again = samples(&datapoints_from(world, &namespace, &metric, &dims, 60, start).await?);
+        if again == count {
+            break;
+        }
+        count = again;
+    }
     let start_s = start
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
     world.saved.insert(
         noted_key(&namespace, &metric, &dims),
-        format!("{start_s} {}", samples(&points)),
+        format!("{start_s} {count}"),
     );
     Ok(())
 }
