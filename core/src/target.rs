@@ -91,6 +91,20 @@ pub struct Target {
     writer_token: OnceCell<Result<String, TokenError>>,
 }
 
+/// A token fetched once per run into `cell` (registered with the redactor), or why not.
+async fn once(
+    cell: &OnceCell<Result<String, TokenError>>,
+    fetch: impl std::future::Future<Output = Result<String, AuthError>>,
+) -> Result<String, TokenError> {
+    cell.get_or_init(|| async {
+        let token = fetch.await?;
+        redact::register_secret(&token);
+        Ok(token)
+    })
+    .await
+    .clone()
+}
+
 /// Why no token could be had, as cached for the run (cloneable, classified).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -202,34 +216,12 @@ impl Target {
 
     /// The bearer token for this system, obtained once per run and shared by every check.
     pub async fn token(&self) -> Result<String, TokenError> {
-        self.token
-            .get_or_init(|| async {
-                match self.fetch_token().await {
-                    Ok(token) => {
-                        redact::register_secret(&token);
-                        Ok(token)
-                    }
-                    Err(e) => Err(e.into()),
-                }
-            })
-            .await
-            .clone()
+        once(&self.token, self.fetch_token()).await
     }
 
     /// The writer identity's bearer token (`auth.writer-client-id`), obtained once per run.
     pub async fn writer_token(&self) -> Result<String, TokenError> {
-        self.writer_token
-            .get_or_init(|| async {
-                match self.fetch_writer_token().await {
-                    Ok(token) => {
-                        redact::register_secret(&token);
-                        Ok(token)
-                    }
-                    Err(e) => Err(e.into()),
-                }
-            })
-            .await
-            .clone()
+        once(&self.writer_token, self.fetch_writer_token()).await
     }
 
     async fn fetch_writer_token(&self) -> Result<String, AuthError> {
