@@ -2,6 +2,7 @@
 //! auth, AWS SDK config), checks and their events, reporters, redaction and exit codes.
 //! Every suite (smoke, features, load, chaos) builds on it.
 
+pub mod archive;
 pub mod aws;
 pub mod check;
 pub mod cli;

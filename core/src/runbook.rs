@@ -94,6 +94,19 @@ pub struct RunbookFacts {
 pub struct LogGroup {
     pub name: String,
     pub section: String,
+    /// Metric filters that turn matching log events into a metric.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric_filters: Vec<MetricFilter>,
+}
+
+/// A CloudWatch Logs metric filter: events matching `pattern` count into `namespace metric`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MetricFilter {
+    pub name: String,
+    pub pattern: String,
+    pub namespace: String,
+    pub metric: String,
 }
 
 /// The VPC the system runs in, as the runbook describes it.
@@ -223,6 +236,10 @@ pub struct Alarm {
     /// `true` where the runbook gives the number but not the alarm's name.
     #[serde(default)]
     pub name_assumed: bool,
+    /// Metric dimensions (`FunctionName`, `TableName`, `Currency`), where the alarm watches
+    /// one resource rather than the namespace's aggregate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -87,3 +87,18 @@ Feature: Energy Insights monitoring
     Then the measurement meets the "availability, p95-latency, error-rate" SLOs
     When I probe GET "/health" 200 times, 8 at a time
     Then the measurement meets the "availability" SLO
+
+  @readonly @gate @claim(002-alarms-3-count)
+  Scenario: At least 15 alarms watch the system, none of them silent
+    Then there are at least 15 alarms named "energy-insights-*-{env}", each notifying an SNS topic
+    And no documented alarm of the system is in ALARM
+
+  # The seed names no amount: the facts assume 50 USD a day.
+  @readonly @gate @claim(002-alarms-3-cost)
+  Scenario: A daily cost alarm notifies the on-call topic
+    Then the alarm "energy-insights-cost-daily-{env}" fires when AWS/Billing EstimatedCharges Maximum > 50 over 86400 s, notifying "energy-insights-medium-alerts-{env}"
+
+  @readonly @gate @claim(002-alarms-3-metric-filters)
+  Scenario: Log-based metric filters count error lines of the API and agent functions
+    Then the log group "/aws/lambda/energy-insights-api-{env}" has a metric filter on "ERROR" counting into "EnergyInsights" "ApiLogErrors"
+    And the log group "/aws/lambda/energy-insights-agent-{env}" has a metric filter on "ERROR" counting into "EnergyInsights" "AgentLogErrors"

@@ -339,6 +339,16 @@ pub async fn alarm_check(ctx: &Arc<Ctx>, a: &Alarm, topic: Option<&str>) -> Outc
     if statistic.as_deref() != Some(a.statistic.as_str()) {
         problems.push(format!("statistic {statistic:?}"));
     }
+    for (name, value) in &a.dimensions {
+        let found = alarm
+            .dimensions()
+            .iter()
+            .find(|d| d.name() == Some(name.as_str()))
+            .and_then(|d| d.value());
+        if found != Some(value.as_str()) {
+            problems.push(format!("dimension {name} {found:?}"));
+        }
+    }
     if let Some(topic) = topic {
         let notifies = alarm
             .alarm_actions()

@@ -57,7 +57,7 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
             Effect::Read,
             (f.health.path.clone(), field, func.name.clone(), func.alias.clone()),
             |ctx, (path, field, name, alias)| async move {
-                health_version_check(&ctx, &path, &field, &name, &alias).await
+                health_version_check(&ctx, "site-builder", &path, &field, &name, &alias).await
             },
         ));
     }
@@ -198,12 +198,13 @@ fn summarise(kinds: &[&str]) -> String {
 
 pub async fn health_version_check(
     ctx: &Arc<Ctx>,
+    system: &str,
     path: &str,
     field: &str,
     function: &str,
     alias: &str,
 ) -> Outcome {
-    let target = match ctx.target("site-builder") {
+    let target = match ctx.target(system) {
         Ok(t) => t,
         Err(o) => return o,
     };

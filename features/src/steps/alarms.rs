@@ -55,6 +55,7 @@ async fn alarm_documented(
         },
         severity: String::new(),
         name_assumed: false,
+        dimensions: Default::default(),
     };
     let topic = world.render(&topic)?;
     let outcome = alarm_check(world.ctx()?, &alarm, Some(&topic)).await;
@@ -200,5 +201,76 @@ async fn topic_subscriptions(
         missing.is_empty(),
         format!("{topic} delivering by {protocols}"),
         format!("confirmed {confirmed:?}; no {missing:?}"),
+    )
+}
+
+/// `Then there are at least 15 alarms named "energy-insights-*-{env}", each notifying an SNS
+/// topic`: the size of a documented alarm catalogue, counted in CloudWatch (metric and
+/// composite alarms alike), and none of them silent.
+#[then(
+    regex = r#"^there are at least (\d+) alarms named "([^"*]*)\*([^"*]*)", each notifying an SNS topic$"#
+)]
+async fn alarm_catalogue(
+    world: &mut AcceptWorld,
+    at_least: usize,
+    prefix: String,
+    suffix: String,
+) -> StepResult {
+    let prefix = world.render(&prefix)?;
+    let suffix = world.render(&suffix)?;
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let mut alarms: Vec<(String, Vec<String>)> = Vec::new();
+    let mut token = None;
+    // Bounded: 20 pages of 100.
+    for _ in 0..20 {
+        let page = cw
+            .describe_alarms()
+            .alarm_name_prefix(&prefix)
+            .max_records(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "cloudwatch DescribeAlarms: {}",
+                    shakedown_core::target::aws_error_text(&e)
+                ))
+            })?;
+        let metric = page
+            .metric_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.alarm_actions()));
+        let composite = page
+            .composite_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.alarm_actions()));
+        for (name, actions) in metric.chain(composite) {
+            let name = name.unwrap_or_default();
+            if name.ends_with(suffix.as_str()) {
+                alarms.push((name.to_owned(), actions.to_vec()));
+            }
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let silent: Vec<&str> = alarms
+        .iter()
+        .filter(|(_, actions)| !actions.iter().any(|a| a.starts_with("arn:aws:sns:")))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    crate::result::ensure(
+        alarms.len() >= at_least && silent.is_empty(),
+        format!("at least {at_least} alarms named {prefix}*{suffix}, each notifying an SNS topic"),
+        format!(
+            "{} alarms{}",
+            alarms.len(),
+            if silent.is_empty() {
+                String::new()
+            } else {
+                format!("; without an SNS action: {}", silent.join(", "))
+            }
+        ),
     )
 }

@@ -144,7 +144,15 @@ async fn api_reports_alias(world: &mut AcceptWorld, path: String) -> StepResult 
     // API Gateway and Lambda caches too): poll for a bounded while, report the last answer.
     let deadline = std::time::Instant::now() + ALIAS_SETTLE;
     loop {
-        let outcome = health_version_check(world.ctx()?, &path, &field, &function, &alias).await;
+        let outcome = health_version_check(
+            world.ctx()?,
+            &world.system,
+            &path,
+            &field,
+            &function,
+            &alias,
+        )
+        .await;
         if !matches!(outcome, Outcome::Failed(_)) || std::time::Instant::now() >= deadline {
             return AcceptWorld::outcome(outcome);
         }
@@ -298,5 +306,117 @@ async fn invoke_each(world: &mut AcceptWorld, list: String, payload: String) -> 
         wrong.is_empty(),
         format!("{} functions answer 200 without FunctionError", names.len()),
         wrong.join("; "),
+    )
+}
+
+/// How long a code update may stay `InProgress` (AWS: seconds).
+const UPDATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `When I deploy new code to the function "F", publish it and point alias "live" at the new
+/// version`: the runbook's update procedure (UpdateFunctionCode, PublishVersion,
+/// UpdateAlias). The after-hook points the alias back where it was.
+#[when(
+    regex = r#"^I deploy new code to the function "([^"]+)", publish it and point alias "([^"]+)" at the new version$"#
+)]
+async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: String) -> StepResult {
+    let function = world.render(&function)?;
+    let current = alias_version(world, &function, &alias).await?;
+    let lambda = client(world)?;
+    // A distinct handler each run, so the new version's code differs from every earlier one.
+    let marker = u32::try_from(chrono::Utc::now().timestamp() % i64::from(u32::MAX)).unwrap_or(0);
+    let zip = shakedown_core::archive::handler_zip(&function, marker);
+    let updated = lambda
+        .update_function_code()
+        .function_name(&function)
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(format!("UpdateFunctionCode {function}"), aws_error_text(&e))
+        })?;
+    let sha = updated.code_sha256().unwrap_or_default().to_owned();
+    let deadline = std::time::Instant::now() + UPDATE_DEADLINE;
+    loop {
+        let config = lambda
+            .get_function_configuration()
+            .function_name(&function)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::mismatch(
+                    format!("GetFunctionConfiguration {function}"),
+                    aws_error_text(&e),
+                )
+            })?;
+        let status = config
+            .last_update_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "Successful".to_owned());
+        match status.as_str() {
+            "Successful" => break,
+            "InProgress" if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => {
+                return Err(StepError::mismatch(
+                    format!("{function}'s code update Successful"),
+                    format!(
+                        "LastUpdateStatus {other}: {}",
+                        config.last_update_status_reason().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    let published = lambda
+        .publish_version()
+        .function_name(&function)
+        .description("shakedown acceptance: update procedure")
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(format!("PublishVersion {function}"), aws_error_text(&e))
+        })?;
+    let version = published.version().unwrap_or_default().to_owned();
+    world.undo.push(Undo::Alias {
+        function: function.clone(),
+        alias: alias.clone(),
+        version: current.clone(),
+    });
+    point_alias(world, &function, &alias, &version).await?;
+    world.saved.insert("function".into(), function);
+    world.saved.insert("alias".into(), alias);
+    world.saved.insert("previous-version".into(), current);
+    world.saved.insert("new-version".into(), version);
+    world.saved.insert("new-code-sha256".into(), sha);
+    Ok(())
+}
+
+/// `Then the alias serves the new code`: the alias's configuration is the new version with
+/// the uploaded code's CodeSha256.
+#[then(regex = r"^the alias serves the new code$")]
+async fn alias_serves_new_code(world: &mut AcceptWorld) -> StepResult {
+    let function = world.saved("function")?.to_owned();
+    let alias = world.saved("alias")?.to_owned();
+    let version = world.saved("new-version")?.to_owned();
+    let sha = world.saved("new-code-sha256")?.to_owned();
+    let config = client(world)?
+        .get_function_configuration()
+        .function_name(&function)
+        .qualifier(&alias)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("GetFunctionConfiguration {function}:{alias}"),
+                aws_error_text(&e),
+            )
+        })?;
+    let got_version = config.version().unwrap_or_default();
+    let got_sha = config.code_sha256().unwrap_or_default();
+    ensure(
+        got_version == version && got_sha == sha && !sha.is_empty(),
+        format!("{function}:{alias} → version {version} with CodeSha256 {sha}"),
+        format!("version {got_version} with CodeSha256 {got_sha}"),
     )
 }

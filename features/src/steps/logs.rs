@@ -169,3 +169,61 @@ async fn drop_stream(world: &mut AcceptWorld, step: &Step, path: String) -> Step
     drop(response);
     Ok(())
 }
+
+/// `Then the log group "G" has a metric filter on "ERROR" counting into "NS" "Metric"`: the
+/// log-based metric filter exists on the group, matches the pattern, and adds to the metric.
+#[then(
+    regex = r#"^the log group "([^"]+)" has a metric filter on "([^"]+)" counting into "([^"]+)" "([^"]+)"$"#
+)]
+async fn metric_filter(
+    world: &mut AcceptWorld,
+    group: String,
+    pattern: String,
+    namespace: String,
+    metric: String,
+) -> StepResult {
+    let group = world.render(&group)?;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(world.sdk()?);
+    let out = logs
+        .describe_metric_filters()
+        .log_group_name(&group)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Infra(format!(
+                "logs DescribeMetricFilters {group}: {}",
+                aws_error_text(&e)
+            ))
+        })?;
+    let mut seen = Vec::new();
+    for f in out.metric_filters() {
+        let p = f.filter_pattern().unwrap_or_default();
+        for t in f.metric_transformations() {
+            seen.push(format!(
+                "{} {p:?} → {} {} (+{})",
+                f.filter_name().unwrap_or_default(),
+                t.metric_namespace(),
+                t.metric_name(),
+                t.metric_value()
+            ));
+            let counts = t.metric_value().parse::<f64>().is_ok_and(|v| v > 0.0);
+            if p.contains(pattern.as_str())
+                && t.metric_namespace() == namespace
+                && t.metric_name() == metric
+                && counts
+            {
+                return Ok(());
+            }
+        }
+    }
+    Err(StepError::mismatch(
+        format!(
+            "a metric filter on {group} matching {pattern:?} that counts into {namespace} {metric}"
+        ),
+        if seen.is_empty() {
+            "no metric filters".to_owned()
+        } else {
+            seen.join("; ")
+        },
+    ))
+}

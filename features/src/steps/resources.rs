@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cucumber::then;
+use cucumber::{given, then};
 use shakedown_core::runbook::{BackupPlan, Bucket, Dashboard, Stack, Table, Trail, Waf};
 use shakedown_smoke::aws;
 
@@ -38,6 +38,7 @@ async fn stack_complete(
     AcceptWorld::outcome(aws::stack_check(world.ctx()?, &stack).await)
 }
 
+#[given(regex = r#"^the table "([^"]+)" has point-in-time recovery enabled$"#)]
 #[then(regex = r#"^the table "([^"]+)" has point-in-time recovery enabled$"#)]
 async fn table_pitr(world: &mut AcceptWorld, name: String) -> StepResult {
     let name = world.render(&name)?;

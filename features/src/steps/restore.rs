@@ -233,3 +233,197 @@ fn within_rto(world: &mut AcceptWorld, n: u64, unit: String) -> StepResult {
         format!("{secs:.1} s"),
     )
 }
+
+/// How long an export may take before the step gives up (AWS: minutes for small tables).
+const EXPORT_DEADLINE: Duration = Duration::from_secs(20 * 60);
+
+/// `When I export the table "T" to the bucket "B" under "P"`: ExportTableToPointInTime (which
+/// needs point-in-time recovery on the table), polled until it leaves IN_PROGRESS. The
+/// after-hook deletes what the export wrote.
+#[when(regex = r#"^I export the table "([^"]+)" to the bucket "([^"]+)" under "([^"]+)"$"#)]
+async fn export_table(
+    world: &mut AcceptWorld,
+    table: String,
+    bucket: String,
+    prefix: String,
+) -> StepResult {
+    let table = world.render(&table)?;
+    let bucket = world.render(&bucket)?;
+    let prefix = format!(
+        "{}/{}",
+        world.render(&prefix)?.trim_end_matches('/'),
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%3f")
+    );
+    let db = client(world)?;
+    let backups = db
+        .describe_continuous_backups()
+        .table_name(&table)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("DescribeContinuousBackups {table}"),
+                aws_error_text(&e),
+            )
+        })?;
+    let pitr = backups
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    ensure(
+        pitr == "ENABLED",
+        format!("point-in-time recovery on {table} (an export needs it)"),
+        format!("PointInTimeRecoveryStatus {pitr:?}"),
+    )?;
+    let arn = db
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .map_err(|e| StepError::mismatch(format!("DescribeTable {table}"), aws_error_text(&e)))?
+        .table()
+        .and_then(|t| t.table_arn())
+        .map(str::to_owned)
+        .ok_or_else(|| StepError::mismatch(format!("{table}'s ARN"), "DescribeTable gave none"))?;
+    let before = items(world, &table).await?.len();
+    world.undo.push(Undo::DeleteObjects {
+        bucket: bucket.clone(),
+        prefix: prefix.clone(),
+    });
+    let out = db
+        .export_table_to_point_in_time()
+        .table_arn(&arn)
+        .s3_bucket(&bucket)
+        .s3_prefix(&prefix)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("ExportTableToPointInTime {table} → s3://{bucket}/{prefix}"),
+                aws_error_text(&e),
+            )
+        })?;
+    let export_arn = out
+        .export_description()
+        .and_then(|d| d.export_arn())
+        .map(str::to_owned)
+        .ok_or_else(|| StepError::mismatch("an ExportArn", "ExportTableToPointInTime gave none"))?;
+    let deadline = Instant::now() + EXPORT_DEADLINE;
+    let mut wait = Duration::from_millis(250);
+    let description = loop {
+        let d = db
+            .describe_export()
+            .export_arn(&export_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::mismatch(format!("DescribeExport {export_arn}"), aws_error_text(&e))
+            })?;
+        let Some(desc) = d.export_description().cloned() else {
+            return Err(StepError::mismatch(
+                "an export description",
+                "DescribeExport gave none",
+            ));
+        };
+        let status = desc
+            .export_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if status != "IN_PROGRESS" {
+            break desc;
+        }
+        if Instant::now() > deadline {
+            return Err(StepError::mismatch(
+                "the export COMPLETED",
+                "still IN_PROGRESS after 20 minutes",
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(15));
+    };
+    let status = description
+        .export_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    ensure(
+        status == "COMPLETED",
+        "the export COMPLETED",
+        format!(
+            "{status}: {} {}",
+            description.failure_code().unwrap_or_default(),
+            description.failure_message().unwrap_or_default()
+        ),
+    )?;
+    world.saved.insert("export-bucket".into(), bucket);
+    world.saved.insert("export-prefix".into(), prefix);
+    world
+        .saved
+        .insert("export-table-items".into(), before.to_string());
+    world.saved.insert(
+        "export-item-count".into(),
+        description.item_count().unwrap_or(-1).to_string(),
+    );
+    Ok(())
+}
+
+/// `Then the export holds every item of the table`: the export's ItemCount and the records
+/// in its gzipped data files (`AWSDynamoDB/<id>/data/*.json.gz`, one item a line) both equal
+/// the table's item count when the export started.
+#[then(regex = r"^the export holds every item of the table$")]
+async fn export_complete(world: &mut AcceptWorld) -> StepResult {
+    use std::io::Read as _;
+    let bucket = world.saved("export-bucket")?.to_owned();
+    let prefix = world.saved("export-prefix")?.to_owned();
+    let want: i64 = world.saved("export-table-items")?.parse().unwrap_or(-1);
+    let counted: i64 = world.saved("export-item-count")?.parse().unwrap_or(-1);
+    let s3 = aws_sdk_s3::Client::new(world.sdk()?);
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(&prefix)
+        .max_keys(1000)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("ListObjectsV2 s3://{bucket}/{prefix}"),
+                aws_error_text(&e),
+            )
+        })?;
+    let mut records = 0i64;
+    let mut files = 0;
+    for object in listed.contents() {
+        let Some(key) = object.key() else { continue };
+        if !key.contains("/data/") || !key.ends_with(".gz") {
+            continue;
+        }
+        files += 1;
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| StepError::mismatch(format!("GetObject {key}"), aws_error_text(&e)))?
+            .body
+            .collect()
+            .await
+            .map_err(|e| StepError::mismatch(format!("reading {key}"), e.to_string()))?
+            .into_bytes();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .take(64 * 1024 * 1024)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                StepError::mismatch(format!("{key} is gzipped JSON lines"), e.to_string())
+            })?;
+        records += text.lines().filter(|l| !l.trim().is_empty()).count() as i64;
+    }
+    ensure(
+        counted == want && records == want && files > 0,
+        format!("{want} items: the export's ItemCount and its data files' records"),
+        format!("ItemCount {counted}, {records} records in {files} data files"),
+    )
+}
