@@ -76,3 +76,7 @@ Feature: Plot Palette security hardening
     And GET "/jobs" as that user, sent 4 times a second for 8 s once its burst is spent, is served 100 times a minute and otherwise answered 429
     When I send GET "/jobs" as the test user
     Then the response status is 200
+
+  @readonly @gate @claim(000-hardening-4.5-ddb-autoscaling)
+  Scenario: Every table scales with demand
+    Then every documented table scales with demand

@@ -30,3 +30,8 @@ Feature: Styling Adventures API security and health
     Then the user pool's app clients call back only to "https://stylingadventures.com"
     And the user pool has its log group "/aws/cognito/user-pool/<id>"
     And a sign-in as the test user with a wrong password is refused with NotAuthorizedException
+
+  # Exclusive: users the procedures create (without MFA) would count while they exist.
+  @readonly @serial @claim(003-success-2fa)
+  Scenario: More than half of the users have two-factor authentication
+    Then more than 50% of the user pool's users have an MFA method

@@ -114,6 +114,68 @@ async fn pool_mfa(world: &mut AcceptWorld, want: String) -> StepResult {
     ensure(got == want, format!("MFA {want}"), format!("MFA {got}"))
 }
 
+/// Most users an MFA-adoption measurement reads (AdminGetUser each: a bounded sample on a
+/// large pool, said so in the evidence).
+const MFA_SAMPLE: usize = 600;
+
+/// `Then more than 50% of the user pool's users have an MFA method`: ListUsers, then each
+/// user's UserMFASettingList (AdminGetUser).
+#[then(regex = r"^more than (\d+)% of the user pool's users have an MFA method$")]
+async fn mfa_adoption(world: &mut AcceptWorld, percent: u32) -> StepResult {
+    let (pool_id, _) = pool(world)?;
+    let idp = cognito(world)?;
+    let mut users = Vec::new();
+    let mut token = None;
+    while users.len() < MFA_SAMPLE {
+        let page = idp
+            .list_users()
+            .user_pool_id(&pool_id)
+            .limit(60)
+            .set_pagination_token(token)
+            .send()
+            .await
+            .map_err(|e| infra("ListUsers", aws_error_text(&e)))?;
+        users.extend(
+            page.users()
+                .iter()
+                .filter_map(|u| u.username().map(str::to_owned)),
+        );
+        token = page.pagination_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    users.truncate(MFA_SAMPLE);
+    let mut with_mfa = 0usize;
+    for user in &users {
+        let out = idp
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username(user)
+            .send()
+            .await
+            .map_err(|e| infra("AdminGetUser", aws_error_text(&e)))?;
+        if !out.user_mfa_setting_list().is_empty() {
+            with_mfa += 1;
+        }
+    }
+    let share = if users.is_empty() {
+        0.0
+    } else {
+        100.0 * with_mfa as f64 / users.len() as f64
+    };
+    let sample = if users.len() == MFA_SAMPLE {
+        format!(" (the first {MFA_SAMPLE} users)")
+    } else {
+        String::new()
+    };
+    ensure(
+        share > f64::from(percent),
+        format!("more than {percent}% of the pool's users with an MFA method"),
+        format!("{with_mfa} of {} users ({share:.0}%){sample}", users.len()),
+    )
+}
+
 /// Try to sign `user` in: `Ok(id token)` when Cognito issues tokens, else why not. The
 /// admin flow (`ADMIN_USER_PASSWORD_AUTH`) is what an operator runs; moto 5.2.5 still lets
 /// `USER_PASSWORD_AUTH` through after a password reset, the admin flow does not.

@@ -390,3 +390,98 @@ async fn bucket_expiry(world: &mut AcceptWorld, name: String, days: i32) -> Step
         format!("rules {rules:?}"),
     )
 }
+
+/// `Then every documented table scales with demand`: on-demand billing (PAY_PER_REQUEST), or
+/// provisioned capacity with Application Auto Scaling targets and policies for both read and
+/// write capacity.
+#[then(regex = r"^every documented table scales with demand$")]
+async fn tables_scale(world: &mut AcceptWorld) -> StepResult {
+    let tables: Vec<String> = world
+        .facts()?
+        .tables
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    if tables.is_empty() {
+        return Err(StepError::Usage(format!(
+            "{} documents no tables",
+            world.system
+        )));
+    }
+    let db = aws_sdk_dynamodb::Client::new(world.sdk()?);
+    let scaling = aws_sdk_applicationautoscaling::Client::new(world.sdk()?);
+    let mut problems = Vec::new();
+    for table in &tables {
+        let d = db
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::mismatch(
+                    format!("DescribeTable {table}"),
+                    shakedown_core::target::aws_error_text(&e),
+                )
+            })?;
+        // No BillingModeSummary means the table was created PROVISIONED.
+        let mode = d
+            .table()
+            .and_then(|t| t.billing_mode_summary())
+            .and_then(|b| b.billing_mode())
+            .map_or("PROVISIONED", |m| m.as_str());
+        if mode == "PAY_PER_REQUEST" {
+            continue;
+        }
+        let resource = format!("table/{table}");
+        let targets = scaling
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Dynamodb)
+            .resource_ids(&resource)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "application-autoscaling DescribeScalableTargets {resource}: {}",
+                    shakedown_core::target::aws_error_text(&e)
+                ))
+            })?;
+        let policies = scaling
+            .describe_scaling_policies()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Dynamodb)
+            .resource_id(&resource)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "application-autoscaling DescribeScalingPolicies {resource}: {}",
+                    shakedown_core::target::aws_error_text(&e)
+                ))
+            })?;
+        for dimension in [
+            "dynamodb:table:ReadCapacityUnits",
+            "dynamodb:table:WriteCapacityUnits",
+        ] {
+            let target = targets
+                .scalable_targets()
+                .iter()
+                .any(|t| t.scalable_dimension().as_str() == dimension);
+            let policy = policies
+                .scaling_policies()
+                .iter()
+                .any(|p| p.scalable_dimension().as_str() == dimension);
+            if !(target && policy) {
+                problems.push(format!(
+                    "{table}: {mode} without auto scaling of {dimension} (target {target}, policy {policy})"
+                ));
+            }
+        }
+    }
+    crate::result::ensure(
+        problems.is_empty(),
+        format!(
+            "{} tables on demand or auto scaled for read and write capacity",
+            tables.len()
+        ),
+        problems.join("; "),
+    )
+}
