@@ -39,3 +39,7 @@ Feature: Energy Insights deployment, rollback and data operations
     Given a probe item is written to the table "energy-insights-conversations-{env}"
     When I export the table "energy-insights-conversations-{env}" to the bucket "energy-insights-artifacts-{env}" under "exports/conversations"
     Then the export holds every item of the table
+
+  @readonly @gate @claim(002-security-iam)
+  Scenario: The functions run with least-privilege roles
+    Then the execution roles of the functions "energy-insights-api-{env}, energy-insights-agent-{env}" follow least privilege

@@ -80,3 +80,7 @@ Feature: Plot Palette security hardening
   @readonly @gate @claim(000-hardening-4.5-ddb-autoscaling)
   Scenario: Every table scales with demand
     Then every documented table scales with demand
+
+  @readonly @gate @claim(000-hardening-4.4-iam)
+  Scenario: The workers run with a least-privilege task role
+    Then the task role of the ECS task definition "plot-palette-worker-{env}" follows least privilege

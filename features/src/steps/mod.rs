@@ -1,7 +1,8 @@
 //! Step definitions, grouped by domain so one step serves many features: HTTP requests and
 //! responses (`http`), authentication (`auth`), AWS resources as documented (`resources`),
 //! alarms (`alarms`), Lambda releases and rollback (`lambda`), DynamoDB point-in-time restore
-//! (`restore`), identity and secrets (`identity`), networks and log groups (`network`),
+//! (`restore`), identity and secrets (`identity`), IAM least privilege (`iam`), networks and
+//! log groups (`network`),
 //! log events (`logs`), CloudWatch metrics (`metrics`), SLOs met by a short measurement
 //! (`slo`) and the documented end-to-end procedures (`procedures`).
 //!
@@ -13,6 +14,7 @@ pub mod alarms;
 pub mod api;
 pub mod auth;
 pub mod http;
+pub mod iam;
 pub mod identity;
 pub mod inventory;
 pub mod lambda;
