@@ -86,6 +86,29 @@ pub struct RunbookFacts {
     pub secrets: Vec<Secret>,
     #[serde(default)]
     pub log_groups: Vec<LogGroup>,
+    #[serde(default)]
+    pub api_gateway: Option<ApiGateway>,
+}
+
+/// The API Gateway REST API (v1) in front of the system's service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApiGateway {
+    pub name: String,
+    pub section: String,
+    /// The deployed stage.
+    pub stage: String,
+    /// `METHOD /path` of every route the deployed API serves.
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// Custom domain the API is reached at, and the base path mapped to the stage.
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// Whether the system's WAF web ACL protects the stage.
+    #[serde(default)]
+    pub waf: bool,
 }
 
 /// A CloudWatch Logs group the runbook reads from.
@@ -527,7 +550,8 @@ pub fn known_runbooks(fixtures: &Path) -> Vec<String> {
 }
 
 /// Fields that quote the runbook rather than name a resource.
-const PROSE_KEYS: [&str; 4] = ["section", "documented", "description", "title"];
+/// `routes` too: their `{id}` path parameters are API Gateway's, not runbook variables.
+const PROSE_KEYS: [&str; 5] = ["section", "documented", "description", "title", "routes"];
 
 fn render_value(
     value: serde_json::Value,

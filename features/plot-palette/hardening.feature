@@ -84,3 +84,7 @@ Feature: Plot Palette security hardening
   @readonly @gate @claim(000-hardening-4.4-iam)
   Scenario: The workers run with a least-privilege task role
     Then the task role of the ECS task definition "plot-palette-worker-{env}" follows least privilege
+
+  @readonly @gate @claim(000-hardening-4.1-associate)
+  Scenario: The WAF web ACL protects the API Gateway stage
+    Then the web ACL "plot-palette-waf-{env}" is associated with the stage "{stage}" of the REST API "plot-palette-api-{env}"

@@ -35,3 +35,7 @@ Feature: Site Builder deployment verification
       | AWS/Lambda     | Throttles   |
       | AWS/ApiGateway | 5XXError    |
       | AWS/ApiGateway | Latency     |
+
+  @readonly @gate @claim(001-deploy-1.1-api-gateway)
+  Scenario: An API Gateway REST API with a deployed stage fronts the service at its domain
+    Then the domain "{api-host}" maps "v1" to a deployed stage of the REST API "site-builder-{env}"

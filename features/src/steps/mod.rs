@@ -12,6 +12,7 @@
 
 pub mod alarms;
 pub mod api;
+pub mod apigateway;
 pub mod auth;
 pub mod http;
 pub mod iam;
