@@ -110,3 +110,14 @@ Feature: Sergas API
     And every item at "/items" has "/at"
     When I send GET "/api/v1/audit?target={account}" as the test user
     Then the response is 403 with error code "forbidden"
+
+  # Security monitoring: refused credentials are counted where a security alert rule can
+  # watch them (the seed names neither the metric nor the rule; the rule's Prometheus is
+  # not part of the local stack).
+  @mutating @claim(004-security-monitoring)
+  Scenario: Refused credentials are counted in the application metrics
+    Given I note the Prometheus counter "sergas_auth_failures_total" at "/metrics"
+    Then the protected API refuses no token with 401
+    And the protected API refuses a forged token with 401
+    And the read-only identity is refused a write to "/api/v1/accounts" with 403
+    And the Prometheus counter "sergas_auth_failures_total" at "/metrics" has grown by at least 3

@@ -296,3 +296,115 @@ async fn lists_metrics(world: &mut AcceptWorld, namespace: String, wanted: Strin
         ),
     )
 }
+
+/// Sum of every series of the counter `family` in a Prometheus text exposition; `None` when
+/// the family has no series.
+pub fn prometheus_sum(text: &str, family: &str) -> Option<f64> {
+    let mut total = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name_end = line
+            .find(|c: char| c == '{' || c.is_whitespace())
+            .unwrap_or(line.len());
+        if &line[..name_end] != family {
+            continue;
+        }
+        let mut rest = &line[name_end..];
+        if rest.starts_with('{') {
+            // Skip the label set; quoted values may hold `}` and spaces.
+            let mut quoted = false;
+            let mut escaped = false;
+            let mut end = None;
+            for (i, c) in rest.char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' if quoted => escaped = true,
+                    '"' => quoted = !quoted,
+                    '}' if !quoted => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            rest = end.map_or("", |i| &rest[i + 1..]);
+        }
+        if let Some(v) = rest
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+        {
+            total = Some(total.unwrap_or(0.0) + v);
+        }
+    }
+    total
+}
+
+async fn prometheus_counter(
+    world: &AcceptWorld,
+    family: &str,
+    path: &str,
+) -> Result<f64, StepError> {
+    let ex = world
+        .target()?
+        .get(path, None)
+        .await
+        .map_err(|e| StepError::Infra(format!("GET {path}: {e}")))?;
+    if !ex.status.is_success() {
+        return Err(StepError::mismatch(
+            format!("GET {path} answers 200"),
+            format!("{}", ex.status.as_u16()),
+        ));
+    }
+    prometheus_sum(&ex.body, family).ok_or_else(|| {
+        StepError::mismatch(format!("the counter {family} in {path}"), "no such series")
+    })
+}
+
+/// `Given I note the Prometheus counter "F" at "/metrics"`: the sum of its series.
+#[given(regex = r#"^I note the Prometheus counter "([^"]+)" at "([^"]+)"$"#)]
+async fn note_counter(world: &mut AcceptWorld, family: String, path: String) -> StepResult {
+    let path = world.render(&path)?;
+    let value = prometheus_counter(world, &family, &path).await?;
+    world
+        .saved
+        .insert(format!("counter:{family}"), value.to_string());
+    Ok(())
+}
+
+/// `Then the Prometheus counter "F" at "/metrics" has grown by at least N`
+#[then(regex = r#"^the Prometheus counter "([^"]+)" at "([^"]+)" has grown by at least (\d+)$"#)]
+async fn counter_grew(
+    world: &mut AcceptWorld,
+    family: String,
+    path: String,
+    at_least: u64,
+) -> StepResult {
+    let path = world.render(&path)?;
+    let before: f64 = world
+        .saved(&format!("counter:{family}"))?
+        .parse()
+        .map_err(|e| StepError::Usage(format!("noted {family}: {e}")))?;
+    let now = prometheus_counter(world, &family, &path).await?;
+    ensure(
+        now - before >= at_least as f64,
+        format!("{family} up by at least {at_least}"),
+        format!("{before} → {now}"),
+    )
+}
+
+#[cfg(test)]
+mod prometheus_tests {
+    use super::prometheus_sum;
+
+    #[test]
+    fn sums_every_series_of_a_family_only() {
+        let text = "# HELP a_total x\n# TYPE a_total counter\na_total{status=\"401\",path=\"/x } y\"} 3\na_total{status=\"403\"} 2 1700000000000\na_total_created 9\nb_total 7\n";
+        assert_eq!(prometheus_sum(text, "a_total"), Some(5.0));
+        assert_eq!(prometheus_sum(text, "b_total"), Some(7.0));
+        assert_eq!(prometheus_sum(text, "c_total"), None);
+    }
+}
