@@ -42,3 +42,8 @@ Feature: Styling Adventures alarms and dashboard
     Then the measurement meets the "availability, error-rate, failed-requests, database-uptime, synthetic-error-rate" SLOs
     When I probe GET "/api/profile" as the test user 200 times, 2 at a time
     Then the measurement meets the "availability, error-rate, failed-requests, p99-latency" SLOs
+
+  @readonly @gate @claim(003-incident-severity)
+  Scenario: Error-rate alarms page by severity: above 5% P2, above 1% P3
+    Then the alarm "styling-adventures-error-rate-p2-{env}" fires when StylingAdventures ApiErrorRate Average > 5 over 300 s, notifying "styling-adventures-p2-{env}"
+    And the alarm "styling-adventures-error-rate-p3-{env}" fires when StylingAdventures ApiErrorRate Average > 1 over 300 s, notifying "styling-adventures-p3-{env}"
