@@ -74,6 +74,9 @@ pub struct RunbookFacts {
     pub cors: Option<Cors>,
     #[serde(default)]
     pub dashboard: Option<Dashboard>,
+    /// Further dashboards the runbook describes by what they show (not by a put-dashboard).
+    #[serde(default)]
+    pub dashboards: Vec<Dashboard>,
     #[serde(default)]
     pub recovery: Option<Recovery>,
     #[serde(default)]

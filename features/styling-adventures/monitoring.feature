@@ -47,3 +47,38 @@ Feature: Styling Adventures alarms and dashboard
   Scenario: Error-rate alarms page by severity: above 5% P2, above 1% P3
     Then the alarm "styling-adventures-error-rate-p2-{env}" fires when StylingAdventures ApiErrorRate Average > 5 over 300 s, notifying "styling-adventures-p2-{env}"
     And the alarm "styling-adventures-error-rate-p3-{env}" fires when StylingAdventures ApiErrorRate Average > 1 over 300 s, notifying "styling-adventures-p3-{env}"
+
+  # Monitoring Dashboards §Real-Time Status. Health, error rate and active users are the
+  # API's own metrics; recent deployments are the trail's deployment calls.
+  @readonly @gate @claim(003-dashboard-realtime)
+  Scenario: The real-time status dashboard shows health, error rate, latency, active users and deployments
+    Then the dashboard "styling-adventures-realtime-{env}" has 5 widgets showing:
+      | namespace         | metric                                                                      |
+      | StylingAdventures | HealthStatus                                                                |
+      | StylingAdventures | ApiErrorRate                                                                |
+      | AWS/ApiGateway    | Latency                                                                     |
+      | StylingAdventures | ActiveUsers                                                                 |
+      | logs              | filter eventName in ['UpdateAlias', 'UpdateFunctionCode', 'CreateDeployment'] |
+    Given I note the samples of the metric "HealthStatus" in "StylingAdventures" with ""
+    When I send GET "/health"
+    Then within 30 s, the metric "HealthStatus" in "StylingAdventures" with "" has new datapoints at period 60 s over the last hour
+
+  # Monitoring Dashboards §Business Metrics: a signed-in call counts towards the daily
+  # active users, engagement and the feature's usage, and the dashboard shows them beside
+  # the error and latency trends.
+  @readonly @gate @serial @claim(003-dashboard-business)
+  Scenario: Business metrics are published and on the business dashboard
+    Then the dashboard "styling-adventures-business-{env}" has 5 widgets showing:
+      | namespace         | metric           |
+      | StylingAdventures | DailyActiveUsers |
+      | StylingAdventures | UserEngagement   |
+      | StylingAdventures | FeatureUsage     |
+      | AWS/ApiGateway    | 5XXError         |
+      | AWS/ApiGateway    | Latency          |
+    Given I note the samples of the metric "DailyActiveUsers" in "StylingAdventures" with ""
+    And I note the samples of the metric "FeatureUsage" in "StylingAdventures" with "Feature=profile-view"
+    When I send GET "/api/profile" as the test user
+    Then the response status is 200
+    And within 30 s, the metric "DailyActiveUsers" in "StylingAdventures" with "" has new datapoints at period 60 s over the last hour
+    And within 30 s, the metric "FeatureUsage" in "StylingAdventures" with "Feature=profile-view" has new datapoints at period 60 s over the last hour
+    And the "Maximum" of the metric "DailyActiveUsers" in "StylingAdventures" with "" at period 60 s over the last hour is at least 1

@@ -140,7 +140,7 @@ pub(crate) fn checks(f: &RunbookFacts) -> Vec<Check<Ctx>> {
             |ctx, func| async move { lambda_check(&ctx, &func).await },
         ));
     }
-    if let Some(d) = &f.dashboard {
+    for d in f.dashboard.iter().chain(&f.dashboards) {
         out.push(check(
             id(&sys, &["dashboard", &d.name]),
             format!("dashboard {} has {} widgets", d.name, d.widgets),
