@@ -28,3 +28,10 @@ Feature: Plot Palette deployment verification
   @readonly @gate @claim(000-deploy-6.4-admin)
   Scenario: An admin user is confirmed, verified and in the admin group
     Then the Cognito group "admin" has a CONFIRMED member with a verified email
+
+  # Task 6 §6 "Frontend accessible": the Amplify-hosted React app's page and the bundles it
+  # loads are served.
+  @readonly @gate @claim(000-deploy-6.6-frontend)
+  Scenario: The frontend is accessible and its app bundle loads
+    When I open the frontend at "{frontend-url}"
+    Then the page's JavaScript bundles and stylesheets load

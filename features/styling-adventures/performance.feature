@@ -18,3 +18,11 @@ Feature: Styling Adventures performance tuning
   @readonly @gate @claim(003-perf-dynamodb-ttl)
   Scenario: Expiring items are cleaned up by TTL
     Then the table "Users-{env}" expires items by TTL on "expiresAt"
+
+  # Success Criteria §Performance: "Bundle size: <500KB gzipped", measured as a browser
+  # fetches the front page's scripts.
+  @readonly @gate @claim(003-success-bundle-size)
+  Scenario: The front page's JavaScript is under 500 KB gzipped
+    When I open the frontend at "{frontend-url}"
+    Then the page's JavaScript bundles and stylesheets load
+    And the JavaScript the page loads weighs less than 500 KB gzipped on the wire
