@@ -35,3 +35,9 @@ Feature: Styling Adventures API security and health
   @readonly @serial @claim(003-success-2fa)
   Scenario: More than half of the users have two-factor authentication
     Then more than 50% of the user pool's users have an MFA method
+
+  # Database Security: encryption in transit. The API's role refuses any DynamoDB call that
+  # is not made over TLS.
+  @readonly @gate @claim(003-security-db-in-transit)
+  Scenario: The API's role denies DynamoDB calls without TLS
+    Then the execution roles of the functions "styling-adventures-api-{env}" deny DynamoDB calls without TLS

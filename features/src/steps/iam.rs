@@ -105,23 +105,21 @@ pub fn policy_problems(
     out
 }
 
-/// Every policy of a role (inline and attached managed), analysed.
-async fn role_problems(
+/// Every policy document of a role (inline and attached managed) by name, and the
+/// administrator policies attached to it.
+async fn role_documents(
     world: &AcceptWorld,
     role_arn: &str,
-    tables: &[String],
-    buckets: &[String],
-) -> Result<Vec<String>, StepError> {
+) -> Result<(Vec<(String, Value)>, Vec<String>), StepError> {
     let iam = aws_sdk_iam::Client::new(world.sdk()?);
     let role = role_arn.rsplit('/').next().unwrap_or(role_arn).to_owned();
     let infra = |call: &str, e: String| StepError::Infra(format!("iam {call} {role}: {e}"));
-    let mut problems = Vec::new();
     let decode = |text: &str| -> Result<Value, StepError> {
-        // IAM returns policy documents URL-encoded.
-        let decoded = urlencoding_decode(text);
-        serde_json::from_str(&decoded)
+        serde_json::from_str(&urlencoding_decode(text))
             .map_err(|e| StepError::mismatch("a JSON policy document", e.to_string()))
     };
+    let mut docs = Vec::new();
+    let mut admin = Vec::new();
     let inline = iam
         .list_role_policies()
         .role_name(&role)
@@ -136,13 +134,7 @@ async fn role_problems(
             .send()
             .await
             .map_err(|e| infra("GetRolePolicy", aws_error_text(&e)))?;
-        let doc = decode(p.policy_document())?;
-        problems.extend(policy_problems(
-            &format!("{role}/{name}"),
-            &doc,
-            tables,
-            buckets,
-        ));
+        docs.push((format!("{role}/{name}"), decode(p.policy_document())?));
     }
     let attached = iam
         .list_attached_role_policies()
@@ -154,7 +146,7 @@ async fn role_problems(
     for policy in attached.attached_policies() {
         let name = policy.policy_name().unwrap_or_default();
         if ADMIN_POLICIES.contains(&name) {
-            problems.push(format!("{role}: {name} attached"));
+            admin.push(format!("{role}: {name} attached"));
             continue;
         }
         let Some(arn) = policy.policy_arn() else {
@@ -177,16 +169,69 @@ async fn role_problems(
             .await
             .map_err(|e| infra("GetPolicyVersion", aws_error_text(&e)))?;
         if let Some(text) = v.policy_version().and_then(|p| p.document()) {
-            let doc = decode(text)?;
-            problems.extend(policy_problems(
-                &format!("{role}/{name}"),
-                &doc,
-                tables,
-                buckets,
-            ));
+            docs.push((format!("{role}/{name}"), decode(text)?));
         }
     }
+    Ok((docs, admin))
+}
+
+/// Every policy of a role, analysed.
+async fn role_problems(
+    world: &AcceptWorld,
+    role_arn: &str,
+    tables: &[String],
+    buckets: &[String],
+) -> Result<Vec<String>, StepError> {
+    let (docs, mut problems) = role_documents(world, role_arn).await?;
+    for (name, doc) in &docs {
+        problems.extend(policy_problems(name, doc, tables, buckets));
+    }
     Ok(problems)
+}
+
+/// Whether a document denies DynamoDB calls made without TLS (`Deny` of `dynamodb:*` or `*`
+/// on the condition `aws:SecureTransport` = `false`).
+pub fn denies_insecure_dynamodb(doc: &Value) -> bool {
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|st| {
+        let deny = st.get("Effect").and_then(Value::as_str) == Some("Deny");
+        let covers = strings(st.get("Action"))
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case("dynamodb:*"));
+        let insecure = st
+            .pointer("/Condition/Bool/aws:SecureTransport")
+            .is_some_and(|v| v.as_str() == Some("false") || v.as_bool() == Some(false));
+        deny && covers && insecure
+    })
+}
+
+/// The distinct roles the functions run as.
+async fn function_role_arns(
+    world: &AcceptWorld,
+    list: &str,
+) -> Result<std::collections::BTreeSet<String>, StepError> {
+    let lambda = aws_sdk_lambda::Client::new(world.sdk()?);
+    let mut roles = std::collections::BTreeSet::new();
+    for function in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let function = world.render(function)?;
+        let config = lambda
+            .get_function_configuration()
+            .function_name(&function)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::mismatch(
+                    format!("GetFunctionConfiguration {function}"),
+                    aws_error_text(&e),
+                )
+            })?;
+        roles.insert(config.role().unwrap_or_default().to_owned());
+    }
+    Ok(roles)
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); plain JSON passes unchanged.
@@ -215,29 +260,35 @@ fn verdict(what: String, roles: usize, problems: Vec<String>) -> StepResult {
 /// `Then the execution roles of the functions "A, B" follow least privilege`
 #[then(regex = r#"^the execution roles of the functions "([^"]+)" follow least privilege$"#)]
 async fn function_roles(world: &mut AcceptWorld, list: String) -> StepResult {
-    let lambda = aws_sdk_lambda::Client::new(world.sdk()?);
+    let list = world.render(&list)?;
     let (tables, buckets) = own_resources(world)?;
-    let mut roles = std::collections::BTreeSet::new();
-    for function in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-        let function = world.render(function)?;
-        let config = lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-            .map_err(|e| {
-                StepError::mismatch(
-                    format!("GetFunctionConfiguration {function}"),
-                    aws_error_text(&e),
-                )
-            })?;
-        roles.insert(config.role().unwrap_or_default().to_owned());
-    }
+    let roles = function_role_arns(world, &list).await?;
     let mut problems = Vec::new();
     for role in &roles {
         problems.extend(role_problems(world, role, &tables, &buckets).await?);
     }
     verdict(format!("the roles of {list}"), roles.len(), problems)
+}
+
+/// `Then the execution roles of the functions "A" deny DynamoDB calls without TLS`
+#[then(
+    regex = r#"^the execution roles of the functions "([^"]+)" deny DynamoDB calls without TLS$"#
+)]
+async fn function_roles_tls(world: &mut AcceptWorld, list: String) -> StepResult {
+    let list = world.render(&list)?;
+    let roles = function_role_arns(world, &list).await?;
+    let mut missing = Vec::new();
+    for role in &roles {
+        let (docs, _) = role_documents(world, role).await?;
+        if !docs.iter().any(|(_, d)| denies_insecure_dynamodb(d)) {
+            missing.push(role.rsplit('/').next().unwrap_or(role).to_owned());
+        }
+    }
+    crate::result::ensure(
+        missing.is_empty() && !roles.is_empty(),
+        format!("the roles of {list} deny dynamodb:* when aws:SecureTransport is false"),
+        format!("no such Deny in {}", missing.join(", ")),
+    )
 }
 
 /// `Then the task role of the ECS task definition "family" follows least privilege`
@@ -303,6 +354,19 @@ mod tests {
         assert!(p[1].contains("on every resource"));
         assert!(p[2].contains("someone-else"));
         assert!(p[3].contains("NotAction"));
+    }
+
+    #[test]
+    fn insecure_transport_deny_is_recognised() {
+        let yes = json!({"Statement": [{"Effect": "Deny", "Action": "dynamodb:*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        let allow = json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        let other = json!({"Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": false}}}});
+        assert!(denies_insecure_dynamodb(&yes));
+        assert!(!denies_insecure_dynamodb(&allow));
+        assert!(!denies_insecure_dynamodb(&other));
     }
 
     #[test]
