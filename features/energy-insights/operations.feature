@@ -101,3 +101,18 @@ Feature: Energy Insights operations
     And within 20 s, the metric "AgentSuccessRate" in "EnergyInsights" with "" has new datapoints at period 300 s over the last hour
     And within 20 s, the metric "ArtifactGenerationRate" in "EnergyInsights" with "" has new datapoints at period 300 s over the last hour
     And the namespace "EnergyInsights" lists the metrics "AgentSuccessRate, ArtifactGenerationRate"
+
+  # Troubleshooting Decision Tree §5: agent responses timing out. The diagnosis reads the
+  # agent function's Duration against its Timeout and looks for "Task timed out".
+  @mutating @serial @claim(002-troubleshoot-4.5-agent-timeout)
+  Scenario: Agent responses complete within the agent function's timeout
+    Given I note the samples of the metric "Duration" in "AWS/Lambda" with "FunctionName=energy-insights-agent-{env}"
+    When I send POST "/api/conversations" as the test user with the JSON body:
+      """
+      {"title": "shakedown agent timeout", "message": "How much did wind produce last week?"}
+      """
+    Then the response status is 201
+    And the response JSON at "/messages/1/role" is "assistant"
+    And within 30 s, the metric "Duration" in "AWS/Lambda" with "FunctionName=energy-insights-agent-{env}" has new datapoints at period 60 s over the last hour
+    And the longest Duration of the function "energy-insights-agent-{env}" over the last hour stays below its configured timeout
+    And the log group "/aws/lambda/energy-insights-agent-{env}" has no event matching "Task timed out" since the scenario started

@@ -23,13 +23,13 @@ Feature: Site Builder API
     When I send GET "/v1/no-such-resource" as the test user
     Then the response is 404 with error code "NOT_FOUND"
 
-  @readonly @claim(001-api-validate-response)
+  @readonly @claim(001-api-validate-response) @claim(001-api-base-urls)
   Scenario: Validation returns the documented result shape
     When I send GET "/v1/sites/{tenant}/validate" as the test user
     Then the response status is 200
     And the response JSON has "/brandScore, /securityPassed, /performanceMs, /accessibilityPassed, /issues"
 
-  @mutating @claim(001-api-generation-request) @claim(001-api-generation-html)
+  @mutating @claim(001-api-generation-request) @claim(001-api-generation-html) @claim(001-api-base-urls)
   Scenario: The documented generation request streams an HTML page to completion
     Given a fresh tenant
     When I stream a generation from "/v1/sites/{tenant}/generation" sending the body as application/json:
@@ -61,7 +61,7 @@ Feature: Site Builder API
       | cURL and Python (httpx json=)   | application/json          |
       | JavaScript (fetch string body)  | text/plain;charset=UTF-8  |
 
-  @mutating @claim(001-api-logo-count) @claim(001-api-logo-response)
+  @mutating @claim(001-api-logo-count) @claim(001-api-logo-response) @claim(001-api-base-urls)
   Scenario: The logo agent returns the requested number of PNG logo options
     Given a fresh tenant
     When I send POST "/v1/agents/logo" as the test user with the JSON body:

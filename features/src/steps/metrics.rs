@@ -408,3 +408,47 @@ mod prometheus_tests {
         assert_eq!(prometheus_sum(text, "c_total"), None);
     }
 }
+
+/// `Then the longest Duration of the function "F" over the last hour stays below its
+/// configured timeout`: the `Maximum` of `AWS/Lambda Duration` for the function against the
+/// `Timeout` Lambda stops it at (a function that reaches it logs "Task timed out").
+#[then(
+    regex = r#"^the longest Duration of the function "([^"]+)" over the last hour stays below its configured timeout$"#
+)]
+async fn duration_below_timeout(world: &mut AcceptWorld, function: String) -> StepResult {
+    let function = world.render(&function)?;
+    let config = aws_sdk_lambda::Client::new(world.sdk()?)
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("GetFunctionConfiguration {function}"),
+                aws_error_text(&e),
+            )
+        })?;
+    let timeout_ms = f64::from(config.timeout().unwrap_or(3)) * 1000.0;
+    let dims = vec![
+        Dimension::builder()
+            .name("FunctionName")
+            .value(&function)
+            .build(),
+    ];
+    let points = datapoints(world, "AWS/Lambda", "Duration", &dims, 60).await?;
+    let longest = points
+        .iter()
+        .filter_map(Datapoint::maximum)
+        .reduce(f64::max)
+        .ok_or_else(|| {
+            StepError::mismatch(
+                format!("Duration datapoints of {function} over the last hour"),
+                "no datapoints",
+            )
+        })?;
+    ensure(
+        longest < timeout_ms,
+        format!("{function}'s longest Duration below its {timeout_ms:.0} ms timeout"),
+        format!("{longest:.0} ms"),
+    )
+}
