@@ -91,6 +91,30 @@ pub struct RunbookFacts {
     pub log_groups: Vec<LogGroup>,
     #[serde(default)]
     pub api_gateway: Option<ApiGateway>,
+    #[serde(default)]
+    pub cdn: Option<Cdn>,
+}
+
+/// The CloudFront distribution in front of the system's site, as the runbook configures it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Cdn {
+    pub section: String,
+    /// The distribution's Comment: how the harness finds it.
+    pub comment: String,
+    pub origin_domain: String,
+    pub viewer_protocol_policy: String,
+    pub cache_policy_id: String,
+    pub origin_request_policy_id: String,
+    pub compress: bool,
+    pub default_ttl: i64,
+    pub max_ttl: i64,
+    /// The WAF web ACL (scope CLOUDFRONT) on the distribution.
+    #[serde(default)]
+    pub web_acl: Option<String>,
+    /// The bucket its access logs go to.
+    #[serde(default)]
+    pub log_bucket: Option<String>,
 }
 
 /// The API Gateway REST API (v1) in front of the system's service.

@@ -71,3 +71,7 @@ Feature: Styling Adventures secrets, data protection and audit logging
     When I send DELETE "/api/profile" as that user
     Then the response status is 204
     And within 10 s, the log group "/aws/lambda/styling-adventures-api-{env}" has an event matching "AUDIT" that carries "actor={sub}" and "action=profile.delete"
+
+  @readonly @gate @claim(003-audit-access-logs)
+  Scenario: Access logs go to S3
+    Then the CloudFront distribution "styling-adventures-{env}" logs requests to the bucket "styling-adventures-cdn-logs-{env}"

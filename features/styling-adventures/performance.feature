@@ -26,3 +26,11 @@ Feature: Styling Adventures performance tuning
     When I open the frontend at "{frontend-url}"
     Then the page's JavaScript bundles and stylesheets load
     And the JavaScript the page loads weighs less than 500 KB gzipped on the wire
+
+  # Performance Tuning §CloudFront Cache Settings: the documented DefaultCacheBehavior, and
+  # what it does for a text asset (compressed; a cached copy never older than MaxTTL).
+  @readonly @gate @claim(003-perf-cloudfront-cache)
+  Scenario: CloudFront caches and compresses as configured
+    Then the CloudFront distribution "styling-adventures-{env}" caches with the cache policy "658327ea-f89d-4fab-a63d-7e88639e58f6" and the origin request policy "216adef5-5c7f-47e4-b989-5492eafa07d3", compression on, a default TTL of 3600 s and a max TTL of 86400 s
+    When I open the frontend at "{frontend-url}"
+    Then the page's stylesheets come back compressed and no older than 86400 s

@@ -41,3 +41,11 @@ Feature: Styling Adventures API security and health
   @readonly @gate @claim(003-security-db-in-transit)
   Scenario: The API's role denies DynamoDB calls without TLS
     Then the execution roles of the functions "styling-adventures-api-{env}" deny DynamoDB calls without TLS
+
+  @readonly @gate @claim(003-security-https)
+  Scenario: The site is served over HTTPS only
+    Then the CloudFront distribution "styling-adventures-{env}" serves viewers over HTTPS only
+
+  @readonly @gate @claim(003-security-waf)
+  Scenario: WAF protects the CloudFront distribution
+    Then the CloudFront distribution "styling-adventures-{env}" is protected by a web ACL with rules

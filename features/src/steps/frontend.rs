@@ -166,6 +166,55 @@ async fn bundle_weight(world: &mut AcceptWorld, kb: usize) -> StepResult {
     )
 }
 
+/// `Then the page's stylesheets come back compressed and no older than 86400 s`: a text
+/// asset fetched with `Accept-Encoding: gzip` is answered `Content-Encoding: gzip` (or `br`),
+/// and a cached copy's `Age` never exceeds the documented max TTL.
+#[then(regex = r"^the page's stylesheets come back compressed and no older than (\d+) s$")]
+async fn text_assets_compressed(world: &mut AcceptWorld, max_age: u64) -> StepResult {
+    let (_, styles) = opened(world)?;
+    ensure(
+        !styles.is_empty(),
+        "the page loads at least one stylesheet",
+        "no <link rel=stylesheet> on the page",
+    )?;
+    let target = world.target()?;
+    let mut problems = Vec::new();
+    for url in &styles {
+        let response = target
+            .http()
+            .get(url)
+            .header(ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .map_err(|e| StepError::Infra(format!("GET {url}: {e}")))?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let encoding = header("content-encoding").unwrap_or_default();
+        if !(encoding.contains("gzip") || encoding.contains("br")) {
+            problems.push(format!("{url}: Content-Encoding {encoding:?}"));
+        }
+        if let Some(age) = header("age") {
+            match age.trim().parse::<u64>() {
+                Ok(a) if a <= max_age => {}
+                _ => problems.push(format!("{url}: Age {age}")),
+            }
+        }
+    }
+    ensure(
+        problems.is_empty(),
+        format!(
+            "{} stylesheets compressed, Age at most {max_age} s",
+            styles.len()
+        ),
+        problems.join("; "),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::page_assets;

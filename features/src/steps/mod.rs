@@ -14,6 +14,7 @@ pub mod alarms;
 pub mod api;
 pub mod apigateway;
 pub mod auth;
+pub mod cdn;
 pub mod frontend;
 pub mod http;
 pub mod iam;
