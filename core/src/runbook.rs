@@ -395,6 +395,9 @@ pub struct Trail {
     /// A multi-region trail.
     #[serde(default)]
     pub multi_region: bool,
+    /// Tables whose data events (item reads and writes) the trail records.
+    #[serde(default)]
+    pub data_event_tables: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -41,3 +41,12 @@ Feature: Site Builder rollback
   @readonly @gate @claim(001-rollback-6.1)
   Scenario: After a rollback the API reports healthy
     Then the health endpoint answers healthy with the documented schema
+
+  # Rollback workflow (§3.1) with rollback_type lambda_only, function "all", version
+  # "previous": every function's live alias moves back one version. (That invoking :live
+  # runs it — Invoke's ExecutedVersion — is not shown locally: moto without Docker echoes.)
+  @destructive @serial @claim(001-rollback-3.1)
+  Scenario: The rollback workflow moves every function's live alias to its previous version
+    Given the functions "page_generator-{env}, logo_creator-{env}, background_creator-{env}, theme_selector-{env}, layout_agent-{env}, brand_validator-{env}, generation_state-{env}" serve alias "live" with previous versions to roll back to
+    When I point each alias at its previous version
+    Then each alias points at its previous version

@@ -49,3 +49,9 @@ Feature: Styling Adventures API security and health
   @readonly @gate @claim(003-security-waf)
   Scenario: WAF protects the CloudFront distribution
     Then the CloudFront distribution "styling-adventures-{env}" is protected by a web ACL with rules
+
+  # Database Security: access logging enabled — CloudTrail records the Users table's data
+  # events (that a harness GetItem then appears in the trail is not shown locally).
+  @readonly @gate @claim(003-security-db-access-logging)
+  Scenario: CloudTrail records reads and writes of the Users table
+    Then the trail "styling-adventures-trail-{env}" records the data events of the table "Users-{env}"

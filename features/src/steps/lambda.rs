@@ -72,26 +72,36 @@ async fn versions(world: &AcceptWorld, function: &str) -> Result<Vec<u64>, StepE
     Ok(v)
 }
 
-#[given(
-    regex = r#"^the function "([^"]+)" serves alias "([^"]+)" with a previous version to roll back to$"#
-)]
-async fn has_previous(world: &mut AcceptWorld, function: String, alias: String) -> StepResult {
-    let function = world.render(&function)?;
-    let current = alias_version(world, &function, &alias).await?;
-    let all = versions(world, &function).await?;
+/// The version `alias` of `function` serves and the published version before it.
+async fn current_and_previous(
+    world: &AcceptWorld,
+    function: &str,
+    alias: &str,
+) -> Result<(String, u64), StepError> {
+    let current = alias_version(world, function, alias).await?;
+    let all = versions(world, function).await?;
     let current_n: u64 = current.parse().map_err(|_| {
         StepError::mismatch(
-            format!("{alias} on a published version"),
+            format!("{function}:{alias} on a published version"),
             format!("{alias} → {current}"),
         )
     })?;
     let previous = all.iter().rev().find(|v| **v < current_n).copied();
     let Some(previous) = previous else {
         return Err(StepError::mismatch(
-            format!("a version before {current_n} to roll back to"),
+            format!("a version of {function} before {current_n} to roll back to"),
             format!("published versions {all:?}"),
         ));
     };
+    Ok((current, previous))
+}
+
+#[given(
+    regex = r#"^the function "([^"]+)" serves alias "([^"]+)" with a previous version to roll back to$"#
+)]
+async fn has_previous(world: &mut AcceptWorld, function: String, alias: String) -> StepResult {
+    let function = world.render(&function)?;
+    let (current, previous) = current_and_previous(world, &function, &alias).await?;
     world.saved.insert("function".into(), function);
     world.saved.insert("alias".into(), alias);
     world.saved.insert("current-version".into(), current);
@@ -125,6 +135,77 @@ async fn alias_is_previous(world: &mut AcceptWorld) -> StepResult {
         now == previous,
         format!("{function}:{alias} → version {previous}"),
         format!("{function}:{alias} → version {now}"),
+    )
+}
+
+/// `Given the functions "A, B" serve alias "live" with previous versions to roll back to`:
+/// the rollback workflow's `all` target; every function must have one.
+#[given(
+    regex = r#"^the functions "([^"]+)" serve alias "([^"]+)" with previous versions to roll back to$"#
+)]
+async fn all_have_previous(world: &mut AcceptWorld, list: String, alias: String) -> StepResult {
+    let mut plan = Vec::new();
+    let mut missing = Vec::new();
+    for function in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let function = world.render(function)?;
+        match current_and_previous(world, &function, &alias).await {
+            Ok((current, previous)) => plan.push((function, current, previous.to_string())),
+            Err(StepError::Mismatch { observed, .. }) => {
+                missing.push(format!("{function}: {observed}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    ensure(
+        missing.is_empty(),
+        format!("every function's {alias} with a previous version to roll back to"),
+        missing.join("; "),
+    )?;
+    world.saved.insert("alias".into(), alias);
+    world.saved.insert(
+        "rollback-plan".into(),
+        serde_json::to_string(&plan).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+fn rollback_plan(world: &AcceptWorld) -> Result<Vec<(String, String, String)>, StepError> {
+    serde_json::from_str(world.saved("rollback-plan")?)
+        .map_err(|e| StepError::Usage(format!("rollback plan: {e}")))
+}
+
+#[when(regex = r"^I point each alias at its previous version$")]
+async fn roll_back_all(world: &mut AcceptWorld) -> StepResult {
+    let alias = world.saved("alias")?.to_owned();
+    for (function, current, previous) in rollback_plan(world)? {
+        world.undo.push(Undo::Alias {
+            function: function.clone(),
+            alias: alias.clone(),
+            version: current,
+        });
+        point_alias(world, &function, &alias, &previous).await?;
+    }
+    Ok(())
+}
+
+#[then(regex = r"^each alias points at its previous version$")]
+async fn each_alias_is_previous(world: &mut AcceptWorld) -> StepResult {
+    let alias = world.saved("alias")?.to_owned();
+    let plan = rollback_plan(world)?;
+    let mut wrong = Vec::new();
+    for (function, _, previous) in &plan {
+        let now = alias_version(world, function, &alias).await?;
+        if &now != previous {
+            wrong.push(format!("{function}:{alias} → {now}, not {previous}"));
+        }
+    }
+    ensure(
+        wrong.is_empty(),
+        format!(
+            "the {} functions' {alias} on their previous versions",
+            plan.len()
+        ),
+        wrong.join("; "),
     )
 }
 

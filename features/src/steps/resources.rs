@@ -137,6 +137,7 @@ async fn trail_logging(
         section: String::new(),
         bucket: world.render(&bucket)?,
         multi_region: !multi.is_empty(),
+        data_event_tables: Vec::new(),
     };
     AcceptWorld::outcome(aws::trail_check(world.ctx()?, &trail).await)
 }
@@ -483,5 +484,74 @@ async fn tables_scale(world: &mut AcceptWorld) -> StepResult {
             tables.len()
         ),
         problems.join("; "),
+    )
+}
+
+/// `Then the trail "T" records the data events of the table "Users-{env}"`: an event
+/// selector (basic or advanced) covers DynamoDB data events of that table.
+#[then(regex = r#"^the trail "([^"]+)" records the data events of the table "([^"]+)"$"#)]
+async fn trail_data_events(world: &mut AcceptWorld, name: String, table: String) -> StepResult {
+    let name = world.render(&name)?;
+    let table = world.render(&table)?;
+    let arn = aws_sdk_dynamodb::Client::new(world.sdk()?)
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("the table {table}"),
+                shakedown_core::target::aws_error_text(&e),
+            )
+        })?
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap_or_default()
+        .to_owned();
+    let out = aws_sdk_cloudtrail::Client::new(world.sdk()?)
+        .get_event_selectors()
+        .trail_name(&name)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("event selectors of the trail {name}"),
+                shakedown_core::target::aws_error_text(&e),
+            )
+        })?;
+    // Basic selectors: a DynamoDB data resource naming the table (or every table).
+    let basic = out.event_selectors().iter().any(|s| {
+        s.data_resources().iter().any(|r| {
+            r.r#type() == Some("AWS::DynamoDB::Table")
+                && r.values()
+                    .iter()
+                    .any(|v| v == &arn || v == "arn:aws:dynamodb")
+        })
+    });
+    // Advanced selectors: resources.type = AWS::DynamoDB::Table, for this ARN or any.
+    let advanced = out.advanced_event_selectors().iter().any(|s| {
+        let fields = s.field_selectors();
+        let typed = fields.iter().any(|f| {
+            f.field() == "resources.type" && f.equals().iter().any(|v| v == "AWS::DynamoDB::Table")
+        });
+        let arn_fields: Vec<_> = fields
+            .iter()
+            .filter(|f| f.field() == "resources.ARN")
+            .collect();
+        typed
+            && (arn_fields.is_empty()
+                || arn_fields.iter().any(|f| {
+                    f.equals().iter().any(|v| v == &arn)
+                        || f.starts_with().iter().any(|p| arn.starts_with(p.as_str()))
+                }))
+    });
+    crate::result::ensure(
+        basic || advanced,
+        format!("{name} records the data events of {table}"),
+        format!(
+            "{} event selectors, {} advanced; none covers {arn}",
+            out.event_selectors().len(),
+            out.advanced_event_selectors().len()
+        ),
     )
 }
