@@ -95,6 +95,58 @@ async fn none_firing(world: &mut AcceptWorld) -> StepResult {
     }
 }
 
+/// One alarm as DescribeAlarms lists it: metric alarms carry `Namespace Metric`, composite
+/// alarms none.
+struct Listed {
+    name: String,
+    metric: Option<String>,
+    actions: Vec<String>,
+}
+
+/// Every alarm (metric and composite), optionally by name prefix; bounded: 20 pages of 100.
+async fn described_alarms(
+    world: &AcceptWorld,
+    prefix: Option<&str>,
+) -> Result<Vec<Listed>, StepError> {
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let mut out = Vec::new();
+    let mut token = None;
+    for _ in 0..20 {
+        let page = cw
+            .describe_alarms()
+            .set_alarm_name_prefix(prefix.map(str::to_owned))
+            .max_records(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "cloudwatch DescribeAlarms: {}",
+                    shakedown_core::target::aws_error_text(&e)
+                ))
+            })?;
+        out.extend(page.metric_alarms().iter().map(|a| Listed {
+            name: a.alarm_name().unwrap_or_default().to_owned(),
+            metric: Some(format!(
+                "{} {}",
+                a.namespace().unwrap_or_default(),
+                a.metric_name().unwrap_or_default()
+            )),
+            actions: a.alarm_actions().to_vec(),
+        }));
+        out.extend(page.composite_alarms().iter().map(|a| Listed {
+            name: a.alarm_name().unwrap_or_default().to_owned(),
+            metric: None,
+            actions: a.alarm_actions().to_vec(),
+        }));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// `Then an alarm on AWS/Lambda Throttles notifies "topic"`: the runbook promises the alarm
 /// and its routing but no threshold, so only those are checked (any alarm name).
 #[then(regex = r#"^an alarm on (\S+) (\S+) notifies "([^"]+)"$"#)]
@@ -105,35 +157,12 @@ async fn alarm_on_metric(
     topic: String,
 ) -> StepResult {
     let topic = world.render(&topic)?;
-    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
-    let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = cw
-            .describe_alarms()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                StepError::Infra(format!(
-                    "cloudwatch DescribeAlarms: {}",
-                    shakedown_core::target::aws_error_text(&e)
-                ))
-            })?;
-        for a in page.metric_alarms() {
-            if a.namespace() == Some(namespace.as_str()) && a.metric_name() == Some(metric.as_str())
-            {
-                found.push((
-                    a.alarm_name().unwrap_or_default().to_owned(),
-                    a.alarm_actions().to_vec(),
-                ));
-            }
-        }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
+    let found: Vec<(String, Vec<String>)> = described_alarms(world, None)
+        .await?
+        .into_iter()
+        .filter(|a| a.metric.as_deref() == Some(&format!("{namespace} {metric}")))
+        .map(|a| (a.name, a.actions))
+        .collect();
     let routed = found.iter().any(|(_, actions)| {
         actions
             .iter()
@@ -218,43 +247,12 @@ async fn alarm_catalogue(
 ) -> StepResult {
     let prefix = world.render(&prefix)?;
     let suffix = world.render(&suffix)?;
-    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
-    let mut alarms: Vec<(String, Vec<String>)> = Vec::new();
-    let mut token = None;
-    // Bounded: 20 pages of 100.
-    for _ in 0..20 {
-        let page = cw
-            .describe_alarms()
-            .alarm_name_prefix(&prefix)
-            .max_records(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                StepError::Infra(format!(
-                    "cloudwatch DescribeAlarms: {}",
-                    shakedown_core::target::aws_error_text(&e)
-                ))
-            })?;
-        let metric = page
-            .metric_alarms()
-            .iter()
-            .map(|a| (a.alarm_name(), a.alarm_actions()));
-        let composite = page
-            .composite_alarms()
-            .iter()
-            .map(|a| (a.alarm_name(), a.alarm_actions()));
-        for (name, actions) in metric.chain(composite) {
-            let name = name.unwrap_or_default();
-            if name.ends_with(suffix.as_str()) {
-                alarms.push((name.to_owned(), actions.to_vec()));
-            }
-        }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
+    let alarms: Vec<(String, Vec<String>)> = described_alarms(world, Some(&prefix))
+        .await?
+        .into_iter()
+        .filter(|a| a.name.ends_with(suffix.as_str()))
+        .map(|a| (a.name, a.actions))
+        .collect();
     let silent: Vec<&str> = alarms
         .iter()
         .filter(|(_, actions)| !actions.iter().any(|a| a.starts_with("arn:aws:sns:")))

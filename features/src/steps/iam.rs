@@ -214,21 +214,10 @@ async fn function_role_arns(
     world: &AcceptWorld,
     list: &str,
 ) -> Result<std::collections::BTreeSet<String>, StepError> {
-    let lambda = aws_sdk_lambda::Client::new(world.sdk()?);
     let mut roles = std::collections::BTreeSet::new();
     for function in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
         let function = world.render(function)?;
-        let config = lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-            .map_err(|e| {
-                StepError::mismatch(
-                    format!("GetFunctionConfiguration {function}"),
-                    aws_error_text(&e),
-                )
-            })?;
+        let config = crate::steps::lambda::configuration(world, &function, None).await?;
         roles.insert(config.role().unwrap_or_default().to_owned());
     }
     Ok(roles)

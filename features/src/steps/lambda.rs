@@ -255,7 +255,7 @@ async fn function_config(
     timeout: i32,
 ) -> StepResult {
     let name = world.render(&name)?;
-    let out = configuration(world, &name).await?;
+    let out = configuration(world, &name, None).await?;
     let got = (
         out.memory_size(),
         out.ephemeral_storage().map(|e| e.size()),
@@ -289,9 +289,11 @@ async fn function_config(
     )
 }
 
-async fn configuration(
+/// GetFunctionConfiguration of `name` (or of its `qualifier`: a version or an alias).
+pub async fn configuration(
     world: &AcceptWorld,
     name: &str,
+    qualifier: Option<&str>,
 ) -> Result<
     aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
     StepError,
@@ -299,9 +301,19 @@ async fn configuration(
     client(world)?
         .get_function_configuration()
         .function_name(name)
+        .set_qualifier(qualifier.map(str::to_owned))
         .send()
         .await
-        .map_err(|e| StepError::mismatch(format!("function {name}"), aws_error_text(&e)))
+        .map_err(|e| {
+            let what = match qualifier {
+                Some(q) => format!("{name}:{q}"),
+                None => name.to_owned(),
+            };
+            StepError::mismatch(
+                format!("GetFunctionConfiguration {what}"),
+                aws_error_text(&e),
+            )
+        })
 }
 
 /// Names that say "credential"; a value that is an ARN or a secret's name is a reference.
@@ -319,7 +331,7 @@ fn looks_like_credential(name: &str, value: &str) -> bool {
 )]
 async fn no_plaintext_env(world: &mut AcceptWorld, name: String) -> StepResult {
     let name = world.render(&name)?;
-    let out = configuration(world, &name).await?;
+    let out = configuration(world, &name, None).await?;
     let leaking: Vec<&String> = out
         .environment()
         .and_then(|e| e.variables())
@@ -418,17 +430,7 @@ async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: Strin
     let sha = updated.code_sha256().unwrap_or_default().to_owned();
     let deadline = std::time::Instant::now() + UPDATE_DEADLINE;
     loop {
-        let config = lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-            .map_err(|e| {
-                StepError::mismatch(
-                    format!("GetFunctionConfiguration {function}"),
-                    aws_error_text(&e),
-                )
-            })?;
+        let config = configuration(world, &function, None).await?;
         let status = config
             .last_update_status()
             .map(|s| s.as_str().to_owned())
@@ -481,18 +483,7 @@ async fn alias_serves_new_code(world: &mut AcceptWorld) -> StepResult {
     let alias = world.saved("alias")?.to_owned();
     let version = world.saved("new-version")?.to_owned();
     let sha = world.saved("new-code-sha256")?.to_owned();
-    let config = client(world)?
-        .get_function_configuration()
-        .function_name(&function)
-        .qualifier(&alias)
-        .send()
-        .await
-        .map_err(|e| {
-            StepError::mismatch(
-                format!("GetFunctionConfiguration {function}:{alias}"),
-                aws_error_text(&e),
-            )
-        })?;
+    let config = configuration(world, &function, Some(&alias)).await?;
     let got_version = config.version().unwrap_or_default();
     let got_sha = config.code_sha256().unwrap_or_default();
     ensure(

@@ -417,17 +417,7 @@ mod prometheus_tests {
 )]
 async fn duration_below_timeout(world: &mut AcceptWorld, function: String) -> StepResult {
     let function = world.render(&function)?;
-    let config = aws_sdk_lambda::Client::new(world.sdk()?)
-        .get_function_configuration()
-        .function_name(&function)
-        .send()
-        .await
-        .map_err(|e| {
-            StepError::mismatch(
-                format!("GetFunctionConfiguration {function}"),
-                aws_error_text(&e),
-            )
-        })?;
+    let config = crate::steps::lambda::configuration(world, &function, None).await?;
     let timeout_ms = f64::from(config.timeout().unwrap_or(3)) * 1000.0;
     let dims = vec![
         Dimension::builder()
