@@ -43,8 +43,25 @@ pub fn page_assets(page: &str, html: &str) -> (Vec<String>, Vec<String>) {
     (scripts, styles)
 }
 
-/// GET `url` as a browser fetches an asset: status, content type, bytes on the wire.
-async fn fetch_asset(world: &AcceptWorld, url: &str) -> Result<(u16, String, usize), StepError> {
+/// What a browser-like fetch of an asset got: status, headers, bytes on the wire.
+struct Fetched {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    size: usize,
+}
+
+impl Fetched {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+/// GET `url` as a browser fetches an asset (`Accept-Encoding: gzip`), reading the body
+/// without decompressing it (bounded by [`MAX_ASSET`]).
+async fn fetch_asset(world: &AcceptWorld, url: &str) -> Result<Fetched, StepError> {
     let target = world.target()?;
     let mut response = target
         .http()
@@ -54,12 +71,7 @@ async fn fetch_asset(world: &AcceptWorld, url: &str) -> Result<(u16, String, usi
         .await
         .map_err(|e| StepError::Infra(format!("GET {url}: {e}")))?;
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let headers = response.headers().clone();
     let mut size = 0usize;
     while let Some(chunk) = response
         .chunk()
@@ -71,7 +83,11 @@ async fn fetch_asset(world: &AcceptWorld, url: &str) -> Result<(u16, String, usi
             break;
         }
     }
-    Ok((status, content_type, size))
+    Ok(Fetched {
+        status,
+        headers,
+        size,
+    })
 }
 
 /// `When I open the frontend at "{frontend-url}"`: the page answers 200 with HTML.
@@ -121,9 +137,10 @@ async fn assets_load(world: &mut AcceptWorld) -> StepResult {
         .map(|u| (u, "javascript"))
         .chain(styles.iter().map(|u| (u, "css")))
     {
-        let (status, content_type, _) = fetch_asset(world, url).await?;
-        if status != 200 || !content_type.contains(kind) {
-            problems.push(format!("{url}: {status} {content_type}"));
+        let got = fetch_asset(world, url).await?;
+        let content_type = got.header(CONTENT_TYPE.as_str()).unwrap_or_default();
+        if got.status != 200 || !content_type.contains(kind) {
+            problems.push(format!("{url}: {} {content_type}", got.status));
         }
     }
     ensure(
@@ -144,15 +161,15 @@ async fn bundle_weight(world: &mut AcceptWorld, kb: usize) -> StepResult {
     let mut total = 0usize;
     let mut parts = Vec::new();
     for url in &scripts {
-        let (status, _, size) = fetch_asset(world, url).await?;
-        if status != 200 {
+        let got = fetch_asset(world, url).await?;
+        if got.status != 200 {
             return Err(StepError::mismatch(
                 format!("{url} answers 200"),
-                status.to_string(),
+                got.status.to_string(),
             ));
         }
-        total += size;
-        parts.push(format!("{url}: {:.1} KB", size as f64 / 1024.0));
+        total += got.size;
+        parts.push(format!("{url}: {:.1} KB", got.size as f64 / 1024.0));
     }
     ensure(
         !scripts.is_empty() && total < kb * 1024,
@@ -177,28 +194,14 @@ async fn text_assets_compressed(world: &mut AcceptWorld, max_age: u64) -> StepRe
         "the page loads at least one stylesheet",
         "no <link rel=stylesheet> on the page",
     )?;
-    let target = world.target()?;
     let mut problems = Vec::new();
     for url in &styles {
-        let response = target
-            .http()
-            .get(url)
-            .header(ACCEPT_ENCODING, "gzip")
-            .send()
-            .await
-            .map_err(|e| StepError::Infra(format!("GET {url}: {e}")))?;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let encoding = header("content-encoding").unwrap_or_default();
+        let got = fetch_asset(world, url).await?;
+        let encoding = got.header("content-encoding").unwrap_or_default();
         if !(encoding.contains("gzip") || encoding.contains("br")) {
             problems.push(format!("{url}: Content-Encoding {encoding:?}"));
         }
-        if let Some(age) = header("age") {
+        if let Some(age) = got.header("age") {
             match age.trim().parse::<u64>() {
                 Ok(a) if a <= max_age => {}
                 _ => problems.push(format!("{url}: Age {age}")),
