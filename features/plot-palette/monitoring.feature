@@ -51,6 +51,14 @@ Feature: Plot Palette alarms
   Scenario: Every documented alarm is configured, routed to its topic and quiet
     Then no documented alarm of the system is in ALARM
 
+  # Testing Instructions: "Trigger test alarm" with set-alarm-state, then check the alert
+  # arrived. A probe queue stands in for the on-call's inbox.
+  @mutating @serial @claim(000-monitoring-5-test-alert)
+  Scenario: A test alarm sends an alert to the alarm's topic
+    Given a probe queue subscribed to the topics the alarm "HighAPIErrorRate" notifies in ALARM
+    When I set the alarm "HighAPIErrorRate" to ALARM with the reason "Testing alert"
+    Then the probe queue receives the ALARM notification of "HighAPIErrorRate" within 20 s
+
   @readonly @gate @claim(000-monitoring-5.3-topics)
   Scenario Outline: Each severity topic reaches its subscribers
     Then the topic "<topic>" delivers to confirmed "<protocols>" subscriptions

@@ -51,6 +51,12 @@ pub enum Undo {
     Wait { seconds: u64 },
     /// Delete the objects the scenario's requests made under `prefix`.
     DeleteObjects { bucket: String, prefix: String },
+    /// Set a CloudWatch alarm back to its former state.
+    AlarmState { alarm: String, state: String },
+    /// Remove an SNS subscription the scenario made.
+    Unsubscribe { arn: String },
+    /// Delete an SQS queue the scenario made.
+    DeleteQueue { url: String },
 }
 
 /// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber

@@ -24,6 +24,7 @@ pub mod lambda;
 pub mod logs;
 pub mod metrics;
 pub mod network;
+pub mod notify;
 pub mod procedures;
 pub mod resources;
 pub mod restore;
@@ -53,6 +54,11 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::DeleteObjects { bucket, prefix } => {
                 inventory::delete_objects(world, bucket, prefix).await
             }
+            Undo::AlarmState { alarm, state } => {
+                notify::put_state(world, alarm, state, "shakedown acceptance: test over").await
+            }
+            Undo::Unsubscribe { arn } => notify::unsubscribe(world, arn).await,
+            Undo::DeleteQueue { url } => notify::delete_queue(world, url).await,
             Undo::Wait { seconds } => {
                 tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
                 Ok(())
