@@ -116,3 +116,19 @@ Feature: Energy Insights operations
     And within 30 s, the metric "Duration" in "AWS/Lambda" with "FunctionName=energy-insights-agent-{env}" has new datapoints at period 60 s over the last hour
     And the longest Duration of the function "energy-insights-agent-{env}" over the last hour stays below its configured timeout
     And the log group "/aws/lambda/energy-insights-agent-{env}" has no event matching "Task timed out" since the scenario started
+
+  # Troubleshooting Decision Tree §3 and §8: a 500 and a Lambda error are traceable in the
+  # API function's log group and its AWS/Lambda Errors. The error is induced with AWS FIS
+  # (aws:lambda:invocation-error; on AWS the function needs the FIS Lambda extension);
+  # locally the reference services' fault plane applies the running experiment.
+  @destructive @serial @claim(002-troubleshoot-4.3-500) @claim(002-troubleshoot-4.8-lambda-errors)
+  Scenario: Valid requests answer without 5xx; an induced error is logged and counted
+    Then the log groups "/aws/lambda/energy-insights-api-{env}, /aws/lambda/energy-insights-agent-{env}" exist
+    When I send GET "/api/conversations" as the test user
+    Then the response status is 200
+    Given I note the samples of the metric "Errors" in "AWS/Lambda" with "FunctionName=energy-insights-api-{env}"
+    When an FIS experiment fails 100% of the invocations of "energy-insights-api-{env}" for 2 min
+    And within 30 s, I send GET "/api/conversations" as the test user until it answers a server error
+    Then the response status is 500
+    And within 10 s, the log group "/aws/lambda/energy-insights-api-{env}" has an event matching "ERROR" that carries "{request-id}"
+    And within 30 s, the Sum of the metric "Errors" in "AWS/Lambda" with "FunctionName=energy-insights-api-{env}" has grown by at least 1

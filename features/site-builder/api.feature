@@ -23,6 +23,19 @@ Feature: Site Builder API
     When I send GET "/v1/no-such-resource" as the test user
     Then the response is 404 with error code "NOT_FOUND"
 
+  # The error-code table's GENERATION_FAILED, induced with AWS FIS
+  # (aws:lambda:invocation-error on page_generator; on AWS the function needs the FIS Lambda
+  # extension); locally the reference services' fault plane applies the running experiment.
+  @destructive @serial @claim(001-api-errors-generation-failed)
+  Scenario: A failing page_generator is answered GENERATION_FAILED 500
+    Given a fresh tenant
+    When an FIS experiment fails 100% of the invocations of "page_generator-{env}" for 2 min
+    And within 30 s, I send POST "/v1/sites/{tenant}/generation" as the test user with the JSON body until it answers a server error:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then the response is 500 with error code "GENERATION_FAILED"
+
   @readonly @claim(001-api-validate-response) @claim(001-api-base-urls)
   Scenario: Validation returns the documented result shape
     When I send GET "/v1/sites/{tenant}/validate" as the test user

@@ -97,6 +97,19 @@ Feature: Site Builder troubleshooting signals
     And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "s3 upload" that carries "requestId={request-id}"
     And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "bedrock invoke" that carries "requestId={request-id}" and "modelId=stability.stable-diffusion-xl"
 
+  # §2.3 Image Generation Fails: logo_creator's failures are found with filter-pattern ERROR.
+  # The failure is induced with AWS FIS (aws:lambda:invocation-error on logo_creator).
+  @destructive @serial @claim(001-troubleshoot-2.3-errors)
+  Scenario: A failing logo generation answers an error and logs it with ERROR
+    Given a fresh tenant
+    When an FIS experiment fails 100% of the invocations of "logo_creator-{env}" for 2 min
+    And within 30 s, I send POST "/v1/agents/logo" as the test user with the JSON body until it answers a server error:
+      """
+      {"prompt": "Modern tech company logo", "count": 1}
+      """
+    Then the response is 500 with error code "GENERATION_FAILED"
+    And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "ERROR" that carries "requestId={request-id}"
+
   @mutating @claim(001-troubleshoot-2.4-disconnect)
   Scenario: A stream the client drops is logged as a disconnect
     Given a fresh tenant

@@ -57,6 +57,10 @@ pub enum Undo {
     Unsubscribe { arn: String },
     /// Delete an SQS queue the scenario made.
     DeleteQueue { url: String },
+    /// Stop an FIS experiment the scenario started (and wait until it has ended).
+    StopExperiment { id: String },
+    /// Delete an FIS experiment template the scenario made.
+    DeleteExperimentTemplate { id: String },
 }
 
 /// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber

@@ -253,6 +253,70 @@ async fn send_typed(
     .await
 }
 
+/// `When within 60 s, I send POST "/p" as the test user with the JSON body until it answers
+/// a server error:` — for a fault that takes effect after a delay (an FIS action reaching a
+/// Lambda function). Asks once a second; the last answer stays the world's response, so the
+/// next step judges it (a 5xx other than the documented one, or no 5xx at all).
+#[when(
+    regex = r#"^within (\d+) s, I send (POST|PUT|PATCH) "([^"]*)" as (the test user|that user|the writer identity) with the JSON body until it answers a server error:$"#
+)]
+async fn send_json_until_5xx(
+    world: &mut AcceptWorld,
+    step: &Step,
+    seconds: u64,
+    method: String,
+    path: String,
+    who: String,
+) -> StepResult {
+    let body = step
+        .docstring()
+        .ok_or_else(|| StepError::Usage("this step needs a JSON docstring".into()))?;
+    let body = world.render(body.trim())?;
+    until_5xx(world, seconds, &method, &path, &who, Some(body)).await
+}
+
+/// `When within 60 s, I send GET "/p" as the test user until it answers a server error`
+#[when(
+    regex = r#"^within (\d+) s, I send (GET|DELETE) "([^"]*)" as (the test user|that user|the writer identity) until it answers a server error$"#
+)]
+async fn send_until_5xx(
+    world: &mut AcceptWorld,
+    seconds: u64,
+    method: String,
+    path: String,
+    who: String,
+) -> StepResult {
+    until_5xx(world, seconds, &method, &path, &who, None).await
+}
+
+async fn until_5xx(
+    world: &mut AcceptWorld,
+    seconds: u64,
+    method: &str,
+    path: &str,
+    who: &str,
+    body: Option<String>,
+) -> StepResult {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        send(
+            world,
+            method,
+            path,
+            Caller::named(who),
+            None,
+            &[],
+            body.clone(),
+        )
+        .await?;
+        let now = Instant::now();
+        if world.response()?.status.is_server_error() || now >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(poll_pause(world.response()?).min(deadline - now)).await;
+    }
+}
+
 /// The JSON value at `pointer` of the last response as text (strings unquoted).
 fn json_text(world: &AcceptWorld, pointer: &str) -> Result<Option<String>, StepError> {
     let ex = world.response()?;

@@ -148,24 +148,91 @@ async fn note_samples(
     // Publishers batch (the local services flush every second; CloudWatch ingests later
     // still): wait until two reads agree, so datapoints of requests made before this
     // scenario are in the baseline rather than counted as the scenario's.
-    let mut count = samples(&datapoints_from(world, &namespace, &metric, &dims, 60, start).await?);
+    let mut points = datapoints_from(world, &namespace, &metric, &dims, 60, start).await?;
+    let mut count = samples(&points);
     for _ in 0..NOTE_READS {
         tokio::time::sleep(NOTE_SETTLE).await;
-        let again = samples(&datapoints_from(world, &namespace, &metric, &dims, 60, start).await?);
+        points = datapoints_from(world, &namespace, &metric, &dims, 60, start).await?;
+        let again = samples(&points);
         if again == count {
             break;
         }
         count = again;
     }
+    let sum = total(&points);
     let start_s = start
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
     world.saved.insert(
         noted_key(&namespace, &metric, &dims),
-        format!("{start_s} {count}"),
+        format!("{start_s} {count} {sum}"),
     );
     Ok(())
+}
+
+/// What `I note the samples of …` saved: the window's start, the sample count and the Sum.
+fn noted(
+    world: &AcceptWorld,
+    namespace: &str,
+    metric: &str,
+    dims: &[Dimension],
+) -> Result<(SystemTime, f64, f64), StepError> {
+    let key = noted_key(namespace, metric, dims);
+    let noted = world.saved.get(&key).cloned().ok_or_else(|| {
+        StepError::Usage(format!(
+            "note the samples of {metric} in {namespace} first (`Given I note the samples of the metric …`)"
+        ))
+    })?;
+    let mut parts = noted.split_whitespace();
+    let mut next = || parts.next().and_then(|p| p.parse::<f64>().ok());
+    match (next(), next(), next()) {
+        (Some(start_s), Some(count), Some(sum)) => Ok((
+            SystemTime::UNIX_EPOCH + Duration::from_secs_f64(start_s),
+            count,
+            sum,
+        )),
+        _ => Err(StepError::Usage(format!("unreadable noted samples `{noted}`"))),
+    }
+}
+
+fn total(points: &[Datapoint]) -> f64 {
+    points.iter().filter_map(Datapoint::sum).sum()
+}
+
+/// `Then within 20 s, the Sum of the metric "Errors" in "AWS/Lambda" with "FunctionName=f"
+/// has grown by at least 1`: since `I note the samples of …` — this scenario's errors, not
+/// the last hour's.
+#[then(
+    regex = r#"^within (\d+) s, the Sum of the metric "([^"]+)" in "([^"]+)" with "([^"]*)" has grown by at least (\d+(?:\.\d+)?)$"#
+)]
+async fn sum_grown(
+    world: &mut AcceptWorld,
+    seconds: u64,
+    metric: String,
+    namespace: String,
+    dims: String,
+    by: f64,
+) -> StepResult {
+    let dims = dimensions(world, &dims)?;
+    let (start, _, before) = noted(world, &namespace, &metric, &dims)?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let now = total(&datapoints_from(world, &namespace, &metric, &dims, 60, start).await?);
+        if now - before >= by {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(StepError::mismatch(
+                format!(
+                    "the Sum of {} grown by at least {by} within {seconds} s",
+                    describe(&namespace, &metric, &dims, 60)
+                ),
+                format!("{now}, {before} before the scenario's requests"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[then(
@@ -180,17 +247,7 @@ async fn has_new_datapoints(
     period: i32,
 ) -> StepResult {
     let dims = dimensions(world, &dims)?;
-    let key = noted_key(&namespace, &metric, &dims);
-    let noted = world.saved.get(&key).cloned().ok_or_else(|| {
-        StepError::Usage(format!(
-            "note the samples of {metric} in {namespace} first (`Given I note the samples of the metric …`)"
-        ))
-    })?;
-    let (start_s, before) = noted
-        .split_once(' ')
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<f64>().ok()?)))
-        .ok_or_else(|| StepError::Usage(format!("unreadable noted samples `{noted}`")))?;
-    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(start_s);
+    let (start, before, _) = noted(world, &namespace, &metric, &dims)?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
         let points = datapoints_from(world, &namespace, &metric, &dims, period, start).await?;

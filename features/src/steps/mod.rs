@@ -15,6 +15,7 @@ pub mod api;
 pub mod apigateway;
 pub mod auth;
 pub mod cdn;
+pub mod fis;
 pub mod frontend;
 pub mod http;
 pub mod iam;
@@ -59,6 +60,8 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             }
             Undo::Unsubscribe { arn } => notify::unsubscribe(world, arn).await,
             Undo::DeleteQueue { url } => notify::delete_queue(world, url).await,
+            Undo::StopExperiment { id } => fis::stop(world, id).await,
+            Undo::DeleteExperimentTemplate { id } => fis::delete_template(world, id).await,
             Undo::Wait { seconds } => {
                 tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
                 Ok(())
