@@ -110,6 +110,21 @@ Feature: Site Builder troubleshooting signals
     Then the response is 500 with error code "GENERATION_FAILED"
     And within 10 s, the log group "/aws/lambda/logo_creator-{env}" has an event matching "ERROR" that carries "requestId={request-id}"
 
+  # §2.4: a page_generator invocation past its Timeout logs "Task timed out" and the stream
+  # ends without completing. Forced by lowering the Timeout to 2 s and delaying the
+  # invocation's start by 3 s with AWS FIS (aws:lambda:invocation-add-delay).
+  @destructive @serial @claim(001-troubleshoot-2.4-timeout)
+  Scenario: A generation past page_generator's timeout logs "Task timed out" and never completes
+    Given a fresh tenant
+    And the timeout of the function "page_generator-{env}" is lowered to 2 s
+    When an FIS experiment delays 100% of the invocations of "page_generator-{env}" by 3000 ms for 1 min
+    And within 20 s, I stream generations from "/v1/sites/{tenant}/generation" until one ends without a "complete" event:
+      """
+      {"prompt": "Create a landing page"}
+      """
+    Then the stream ends without a "complete" event
+    And within 10 s, the log group "/aws/lambda/page_generator-{env}" has an event matching "Task timed out" that carries "{request-id}"
+
   @mutating @claim(001-troubleshoot-2.4-disconnect)
   Scenario: A stream the client drops is logged as a disconnect
     Given a fresh tenant

@@ -61,6 +61,8 @@ pub enum Undo {
     StopExperiment { id: String },
     /// Delete an FIS experiment template the scenario made.
     DeleteExperimentTemplate { id: String },
+    /// Set a Lambda function's Timeout back.
+    FunctionTimeout { function: String, seconds: i32 },
 }
 
 /// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber

@@ -289,14 +289,56 @@ async fn stream_generation(
         StepError::Usage("this step needs the request body as a docstring".into())
     })?;
     let body = world.render(body.trim())?;
+    stream_once(world, &path, &content_type, body).await
+}
+
+/// `When within 30 s, I stream generations from "/p" until one ends without a "complete"
+/// event:` — for a fault that takes effect after a delay (an FIS action reaching the
+/// function). Streams once a second (or as a 429 asks); the last stream stays the world's,
+/// for the next steps to judge.
+#[when(
+    regex = r#"^within (\d+) s, I stream generations from "([^"]+)" until one ends without a "([^"]+)" event:$"#
+)]
+async fn stream_until_unfinished(
+    world: &mut AcceptWorld,
+    step: &Step,
+    seconds: u64,
+    path: String,
+    kind: String,
+) -> StepResult {
+    let body = step.docstring().ok_or_else(|| {
+        StepError::Usage("this step needs the request body as a docstring".into())
+    })?;
+    let body = world.render(body.trim())?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let streamed = stream_once(world, &path, "application/json", body.clone()).await;
+        let unfinished = streamed.is_ok() && !kinds(&world.events).contains(&kind);
+        let now = std::time::Instant::now();
+        if unfinished || now >= deadline {
+            return streamed;
+        }
+        let pause = crate::steps::http::poll_pause(world.response()?);
+        tokio::time::sleep(pause.min(deadline - now)).await;
+    }
+}
+
+/// POST a generation and read its stream into the world's events.
+async fn stream_once(
+    world: &mut AcceptWorld,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> StepResult {
     let extra = [
         ("Accept".to_owned(), "text/event-stream".to_owned()),
-        ("Content-Type".to_owned(), content_type),
+        ("Content-Type".to_owned(), content_type.to_owned()),
     ];
+    world.events.clear();
     send(
         world,
         "POST",
-        &path,
+        path,
         Caller::TestUser,
         None,
         &extra,
@@ -346,6 +388,19 @@ fn stream_ends_with(world: &mut AcceptWorld, kind: String, fields: String) -> St
             kinds.join(", "),
             last.map(Value::to_string).unwrap_or_default()
         ),
+    )
+}
+
+/// `Then the stream ends without a "complete" event`: it was cut (a function past its
+/// Timeout), so no event of that kind arrived at all (a stream cut before its first event
+/// is empty).
+#[then(regex = r#"^the stream ends without a "([^"]+)" event$"#)]
+fn stream_ends_without(world: &mut AcceptWorld, kind: String) -> StepResult {
+    let kinds = kinds(&world.events);
+    ensure(
+        !kinds.contains(&kind),
+        format!("a stream that ended with no {kind} event"),
+        format!("events {}", kinds.join(", ")),
     )
 }
 

@@ -49,26 +49,16 @@ async fn invocation_errors(
 ) -> StepResult {
     let function = world.render(&function)?;
     let duration = Duration::from_secs(if unit == "min" { amount * 60 } else { amount });
-    let arn = crate::steps::lambda::configuration(world, &function, None)
-        .await?
-        .function_arn()
-        .unwrap_or_default()
-        .to_owned();
-    let action = CreateExperimentTemplateActionInput::builder()
-        .action_id("aws:lambda:invocation-error")
-        .description(format!("fail {percent}% of {function}'s invocations"))
-        .parameters("duration", iso_duration(duration))
-        .parameters("invocationPercentage", percent.to_string())
-        .parameters("preventExecution", "true")
-        .targets("Functions", "functions")
-        .build()
-        .map_err(|e| StepError::Usage(format!("FIS action: {e}")))?;
-    let target = CreateExperimentTemplateTargetInput::builder()
-        .resource_type("aws:lambda:function")
-        .resource_arns(arn)
-        .selection_mode("ALL")
-        .build()
-        .map_err(|e| StepError::Usage(format!("FIS target: {e}")))?;
+    let action = lambda_action(
+        "aws:lambda:invocation-error",
+        format!("fail {percent}% of {function}'s invocations"),
+        &[
+            ("duration", iso_duration(duration)),
+            ("invocationPercentage", percent.to_string()),
+            ("preventExecution", "true".to_owned()),
+        ],
+    )?;
+    let target = function_target(world, &function).await?;
     run(
         world,
         &format!("shakedown acceptance: {percent}% invocation errors on {function}"),
@@ -77,6 +67,76 @@ async fn invocation_errors(
         duration,
     )
     .await
+}
+
+/// `When an FIS experiment delays 100% of the invocations of "F" by 3000 ms for 1 min`
+#[when(
+    regex = r#"^an FIS experiment delays (\d+)% of the invocations of "([^"]+)" by (\d+) ms for (\d+) (s|min)$"#
+)]
+async fn invocation_delays(
+    world: &mut AcceptWorld,
+    percent: u32,
+    function: String,
+    delay_ms: u64,
+    amount: u64,
+    unit: String,
+) -> StepResult {
+    let function = world.render(&function)?;
+    let duration = Duration::from_secs(if unit == "min" { amount * 60 } else { amount });
+    let action = lambda_action(
+        "aws:lambda:invocation-add-delay",
+        format!("delay {percent}% of {function}'s invocations by {delay_ms} ms"),
+        &[
+            ("duration", iso_duration(duration)),
+            ("invocationPercentage", percent.to_string()),
+            ("startupDelayMilliseconds", delay_ms.to_string()),
+        ],
+    )?;
+    let target = function_target(world, &function).await?;
+    run(
+        world,
+        &format!("shakedown acceptance: {delay_ms} ms delay on {percent}% of {function}"),
+        action,
+        target,
+        duration,
+    )
+    .await
+}
+
+/// An `aws:lambda:*` action on the template's `functions` target.
+fn lambda_action(
+    id: &str,
+    description: String,
+    params: &[(&str, String)],
+) -> Result<CreateExperimentTemplateActionInput, StepError> {
+    let mut action = CreateExperimentTemplateActionInput::builder()
+        .action_id(id)
+        .description(description)
+        .targets("Functions", "functions");
+    for (k, v) in params {
+        action = action.parameters(*k, v);
+    }
+    action
+        .build()
+        .map_err(|e| StepError::Usage(format!("FIS action: {e}")))
+}
+
+/// The function `name` as an FIS target (its ARN, as Lambda reports it).
+async fn function_target(
+    world: &AcceptWorld,
+    name: &str,
+) -> Result<CreateExperimentTemplateTargetInput, StepError> {
+    let arn = crate::steps::lambda::configuration(world, name, None)
+        .await?
+        .function_arn()
+        .unwrap_or_default()
+        .to_owned();
+    CreateExperimentTemplateTargetInput::builder()
+        .resource_type("aws:lambda:function")
+        .resource_arns(arn)
+        .selection_mode("ALL")
+        .build()
+        .map_err(|e| StepError::Usage(format!("FIS target: {e}")))
 }
 
 /// Create the template, start the experiment, wait until it runs.

@@ -418,7 +418,7 @@ async fn eventually(
 
 /// How long a polling step waits before asking again: a second, or what a 429's
 /// `Retry-After` asks for (at most 10 s) — polling must not spend the caller's rate limit.
-fn poll_pause(ex: &shakedown_core::target::Exchange) -> Duration {
+pub fn poll_pause(ex: &shakedown_core::target::Exchange) -> Duration {
     if ex.status.as_u16() == 429 {
         let asked = ex
             .header("retry-after")

@@ -428,29 +428,7 @@ async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: Strin
             StepError::mismatch(format!("UpdateFunctionCode {function}"), aws_error_text(&e))
         })?;
     let sha = updated.code_sha256().unwrap_or_default().to_owned();
-    let deadline = std::time::Instant::now() + UPDATE_DEADLINE;
-    loop {
-        let config = configuration(world, &function, None).await?;
-        let status = config
-            .last_update_status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_else(|| "Successful".to_owned());
-        match status.as_str() {
-            "Successful" => break,
-            "InProgress" if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            }
-            other => {
-                return Err(StepError::mismatch(
-                    format!("{function}'s code update Successful"),
-                    format!(
-                        "LastUpdateStatus {other}: {}",
-                        config.last_update_status_reason().unwrap_or_default()
-                    ),
-                ));
-            }
-        }
-    }
+    wait_updated(world, &function, "code update").await?;
     let published = lambda
         .publish_version()
         .function_name(&function)
@@ -472,6 +450,72 @@ async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: Strin
     world.saved.insert("previous-version".into(), current);
     world.saved.insert("new-version".into(), version);
     world.saved.insert("new-code-sha256".into(), sha);
+    Ok(())
+}
+
+/// Wait until the function's last update is `Successful` (≤ [`UPDATE_DEADLINE`]).
+async fn wait_updated(world: &AcceptWorld, function: &str, what: &str) -> StepResult {
+    let deadline = std::time::Instant::now() + UPDATE_DEADLINE;
+    loop {
+        let config = configuration(world, function, None).await?;
+        let status = config
+            .last_update_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "Successful".to_owned());
+        match status.as_str() {
+            "Successful" => return Ok(()),
+            "InProgress" if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => {
+                return Err(StepError::mismatch(
+                    format!("{function}'s {what} Successful"),
+                    format!(
+                        "LastUpdateStatus {other}: {}",
+                        config.last_update_status_reason().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// How long after a configuration change the next step waits: Lambda applies it to new
+/// invocations; the local stand-ins re-read a function's configuration within a second.
+const CONFIG_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `Given the timeout of the function "F" is lowered to 2 s`: to force an invocation past
+/// its Timeout without waiting out the real one; the after-hook sets it back.
+#[given(regex = r#"^the timeout of the function "([^"]+)" is lowered to (\d+) s$"#)]
+async fn lower_timeout(world: &mut AcceptWorld, function: String, seconds: i32) -> StepResult {
+    let function = world.render(&function)?;
+    let before = configuration(world, &function, None)
+        .await?
+        .timeout()
+        .unwrap_or(3);
+    world.undo.push(Undo::FunctionTimeout {
+        function: function.clone(),
+        seconds: before,
+    });
+    set_timeout(world, &function, seconds).await
+}
+
+/// UpdateFunctionConfiguration Timeout, then wait until it has applied.
+pub async fn set_timeout(world: &AcceptWorld, function: &str, seconds: i32) -> StepResult {
+    client(world)?
+        .update_function_configuration()
+        .function_name(function)
+        .timeout(seconds)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("UpdateFunctionConfiguration {function} Timeout {seconds}"),
+                aws_error_text(&e),
+            )
+        })?;
+    wait_updated(world, function, "configuration update").await?;
+    tokio::time::sleep(CONFIG_SETTLE).await;
     Ok(())
 }
 

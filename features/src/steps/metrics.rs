@@ -192,7 +192,9 @@ fn noted(
             count,
             sum,
         )),
-        _ => Err(StepError::Usage(format!("unreadable noted samples `{noted}`"))),
+        _ => Err(StepError::Usage(format!(
+            "unreadable noted samples `{noted}`"
+        ))),
     }
 }
 

@@ -62,6 +62,9 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::DeleteQueue { url } => notify::delete_queue(world, url).await,
             Undo::StopExperiment { id } => fis::stop(world, id).await,
             Undo::DeleteExperimentTemplate { id } => fis::delete_template(world, id).await,
+            Undo::FunctionTimeout { function, seconds } => {
+                lambda::set_timeout(world, function, *seconds).await
+            }
             Undo::Wait { seconds } => {
                 tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
                 Ok(())
