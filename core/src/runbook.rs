@@ -47,6 +47,8 @@ pub struct RunbookFacts {
     #[serde(default)]
     pub alarms: Vec<Alarm>,
     #[serde(default)]
+    pub composite_alarms: Vec<CompositeAlarm>,
+    #[serde(default)]
     pub tables: Vec<Table>,
     #[serde(default)]
     pub buckets: Vec<Bucket>,
@@ -290,6 +292,33 @@ pub struct Alarm {
     /// one resource rather than the namespace's aggregate.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dimensions: BTreeMap<String, String>,
+}
+
+/// A composite alarm: in ALARM while any of its component alarms is (its rule is
+/// `ALARM("a") OR ALARM("b") …`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CompositeAlarm {
+    pub name: String,
+    pub section: String,
+    pub documented: String,
+    /// The alarms it watches, by name.
+    pub components: Vec<String>,
+    /// Severity, a key of the system's SNS topics.
+    pub severity: String,
+    #[serde(default)]
+    pub name_assumed: bool,
+}
+
+impl CompositeAlarm {
+    /// The AlarmRule: ALARM of any component.
+    pub fn rule(&self) -> String {
+        self.components
+            .iter()
+            .map(|c| format!("ALARM(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

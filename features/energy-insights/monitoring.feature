@@ -102,3 +102,12 @@ Feature: Energy Insights monitoring
   Scenario: Log-based metric filters count error lines of the API and agent functions
     Then the log group "/aws/lambda/energy-insights-api-{env}" has a metric filter on "ERROR" counting into "EnergyInsights" "ApiLogErrors"
     And the log group "/aws/lambda/energy-insights-agent-{env}" has a metric filter on "ERROR" counting into "EnergyInsights" "AgentLogErrors"
+
+  # §3 Alerting: composite alarms for overall service health (name and components assumed:
+  # the seed names neither; service health is the P0 alarms).
+  @mutating @serial @claim(002-alarms-3-composite)
+  Scenario: The service-health composite alarm follows its components
+    Then the composite alarm "energy-insights-service-health-{env}" watches its documented components and notifies its topic
+    And within 1 s, the alarm "energy-insights-service-health-{env}" is in OK
+    When I set the alarm "energy-insights-api-error-rate-{env}" to ALARM with the reason "shakedown: composite alarm test"
+    Then within 10 s, the alarm "energy-insights-service-health-{env}" is in ALARM

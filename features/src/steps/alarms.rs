@@ -272,3 +272,76 @@ async fn alarm_catalogue(
         ),
     )
 }
+
+/// `Then the composite alarm "X" watches its documented components and notifies its topic`:
+/// its rule names each component of the facts' composite alarm in `ALARM(…)`, and its
+/// ALARM action is the severity's SNS topic.
+#[then(
+    regex = r#"^the composite alarm "([^"]+)" watches its documented components and notifies its topic$"#
+)]
+async fn composite_watches(world: &mut AcceptWorld, name: String) -> StepResult {
+    let name = world.render(&name)?;
+    let facts = world.facts()?.clone();
+    let documented = facts
+        .composite_alarms
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            StepError::Usage(format!(
+                "the runbook facts document no composite alarm {name}"
+            ))
+        })?;
+    let topic = facts
+        .sns
+        .as_ref()
+        .and_then(|s| s.topics.get(&documented.severity))
+        .cloned()
+        .unwrap_or_default();
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let out = cw
+        .describe_alarms()
+        .alarm_names(&name)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Infra(format!(
+                "cloudwatch DescribeAlarms {name}: {}",
+                shakedown_core::target::aws_error_text(&e)
+            ))
+        })?;
+    let Some(composite) = out.composite_alarms().first() else {
+        return Err(StepError::mismatch(
+            format!("a composite alarm {name}"),
+            "none",
+        ));
+    };
+    let rule = composite.alarm_rule().unwrap_or_default();
+    let missing: Vec<&String> = documented
+        .components
+        .iter()
+        .filter(|c| {
+            !rule.contains(&format!("ALARM(\"{c}\")")) && !rule.contains(&format!("ALARM({c})"))
+        })
+        .collect();
+    let notifies = composite
+        .alarm_actions()
+        .iter()
+        .any(|arn| arn.rsplit(':').next() == Some(topic.as_str()));
+    crate::result::ensure(
+        missing.is_empty() && notifies,
+        format!(
+            "{name}: a rule on ALARM of {} and an action on {topic}",
+            documented.components.join(", ")
+        ),
+        format!(
+            "rule {rule:?}{}; actions {:?}",
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing {missing:?})")
+            },
+            composite.alarm_actions()
+        ),
+    )
+}

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_cloudwatch::types::AlarmType;
 use cucumber::{given, then, when};
 use shakedown_core::target::aws_error_text;
 
@@ -29,11 +30,13 @@ fn sns(world: &AcceptWorld) -> Result<aws_sdk_sns::Client, StepError> {
     Ok(aws_sdk_sns::Client::new(world.sdk()?))
 }
 
-/// The metric alarm `name`: its state and the actions of its ALARM state.
+/// The alarm `name` (metric or composite): its state and the actions of its ALARM state.
 async fn alarm(world: &AcceptWorld, name: &str) -> Result<(String, Vec<String>), StepError> {
     let out = cloudwatch(world)?
         .describe_alarms()
         .alarm_names(name)
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
         .send()
         .await
         .map_err(|e| {
@@ -42,15 +45,41 @@ async fn alarm(world: &AcceptWorld, name: &str) -> Result<(String, Vec<String>),
                 aws_error_text(&e)
             ))
         })?;
-    let Some(a) = out.metric_alarms().first() else {
-        return Err(StepError::mismatch(format!("an alarm {name}"), "none"));
+    let state = |s: Option<&aws_sdk_cloudwatch::types::StateValue>| {
+        s.map(|s| s.as_str().to_owned()).unwrap_or_default()
     };
-    Ok((
-        a.state_value()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        a.alarm_actions().to_vec(),
-    ))
+    if let Some(a) = out.metric_alarms().first() {
+        return Ok((state(a.state_value()), a.alarm_actions().to_vec()));
+    }
+    if let Some(a) = out.composite_alarms().first() {
+        return Ok((state(a.state_value()), a.alarm_actions().to_vec()));
+    }
+    Err(StepError::mismatch(format!("an alarm {name}"), "none"))
+}
+
+/// `Then within 10 s, the alarm "X" is in ALARM`
+#[then(regex = r#"^within (\d+) s, the alarm "([^"]+)" is in (ALARM|OK|INSUFFICIENT_DATA)$"#)]
+async fn eventually_in(
+    world: &mut AcceptWorld,
+    seconds: u64,
+    name: String,
+    want: String,
+) -> StepResult {
+    let name = world.render(&name)?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let (state, _) = alarm(world, &name).await?;
+        if state == want {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(StepError::mismatch(
+                format!("{name} in {want} within {seconds} s"),
+                format!("{name} in {state}"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// The SQS policy that lets `topics` send to the queue `queue_arn` (AWS requires it; moto
