@@ -20,6 +20,17 @@ Feature: Plot Palette API and authentication
     Then the response status is 404
 
 
+  # Task 2 §5: "500 Internal Server Error for a server error" — the API function failing,
+  # induced with AWS FIS (aws:lambda:invocation-error; function name assumed; on AWS it needs
+  # the FIS Lambda extension), is answered with the documented JSON body and nothing more.
+  @destructive @serial @claim(000-api-2.5-500)
+  Scenario: A server error is answered 500 with the documented body and no stack trace
+    When an FIS experiment fails 100% of the invocations of "plot-palette-api-{env}" for 2 min
+    And within 30 s, I send GET "/jobs" as the test user until it answers a server error
+    Then the response is 500 with error code "INTERNAL_ERROR"
+    And the response header "content-type" is "application/json"
+    And the response body carries no stack trace
+
   # Task 2 checklist "All endpoints documented": what API Gateway serves and what the
   # specification documents are the same operations.
   @readonly @gate @claim(000-api-2-coverage)

@@ -633,6 +633,34 @@ fn trim(body: &str) -> String {
     }
 }
 
+/// What gives away a server's insides in an error body: stack frames of the usual runtimes.
+const STACK_TRACE_MARKS: [&str; 8] = [
+    "Traceback (most recent call last)",
+    "stackTrace",
+    "\tat ",
+    "    at ",
+    "panicked at",
+    "File \"/",
+    ".java:",
+    "Exception in thread",
+];
+
+/// `Then the response body carries no stack trace`
+#[then(regex = r"^the response body carries no stack trace$")]
+fn no_stack_trace(world: &mut AcceptWorld) -> StepResult {
+    let ex = world.response()?;
+    let found: Vec<&str> = STACK_TRACE_MARKS
+        .iter()
+        .copied()
+        .filter(|m| ex.body.contains(m))
+        .collect();
+    ensure(
+        found.is_empty(),
+        format!("an error body from {} without a stack trace", ex.url),
+        format!("{found:?} in {}", trim(&ex.body)),
+    )
+}
+
 #[then(regex = r#"^the response body contains "([^"]*)"$"#)]
 fn body_contains(world: &mut AcceptWorld, text: String) -> StepResult {
     let text = world.render(&text)?;
