@@ -385,6 +385,9 @@ pub struct Function {
     /// Documented timeout, seconds.
     #[serde(default)]
     pub timeout_seconds: Option<i32>,
+    /// Provisioned concurrency on the alias (busy endpoints).
+    #[serde(default)]
+    pub provisioned_concurrency: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

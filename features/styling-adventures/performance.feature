@@ -7,6 +7,11 @@ Feature: Styling Adventures performance tuning
   Scenario: The API function has 1024 MB of memory, 512 MB of /tmp and a 60 s timeout
     Then the function "styling-adventures-api-{env}" has 1024 MB of memory, 512 MB of ephemeral storage and a 60 s timeout
 
+  # "Provisioned concurrency: On busy endpoints": the API function serving /api/profile.
+  @readonly @gate @claim(003-perf-lambda-provisioned)
+  Scenario: The busy endpoint's function keeps provisioned concurrency warm
+    Then the function "styling-adventures-api-{env}" has provisioned concurrency READY on its alias "live"
+
   @readonly @gate @claim(003-perf-dynamodb-on-demand)
   Scenario: The Users table bills on demand
     Then there is 1 table named "Users-{env}*", including "Users-{env}", each ACTIVE and billed PAY_PER_REQUEST

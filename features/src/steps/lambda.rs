@@ -519,6 +519,64 @@ pub async fn set_timeout(world: &AcceptWorld, function: &str, seconds: i32) -> S
     Ok(())
 }
 
+/// `Then the function "F" has provisioned concurrency READY on its alias "live"`: a READY
+/// configuration with concurrency allocated (at least what the facts document, if they do).
+#[then(
+    regex = r#"^the function "([^"]+)" has provisioned concurrency READY on its alias "([^"]+)"$"#
+)]
+async fn provisioned_ready(world: &mut AcceptWorld, function: String, alias: String) -> StepResult {
+    let function = world.render(&function)?;
+    let documented = world
+        .facts()?
+        .functions
+        .iter()
+        .find(|f| f.name == function)
+        .and_then(|f| f.provisioned_concurrency)
+        .unwrap_or(1);
+    let out = client(world)?
+        .list_provisioned_concurrency_configs()
+        .function_name(&function)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("ListProvisionedConcurrencyConfigs {function}"),
+                aws_error_text(&e),
+            )
+        })?;
+    let configs: Vec<String> = out
+        .provisioned_concurrency_configs()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} allocated {}",
+                c.function_arn().unwrap_or_default(),
+                c.status().map(|s| s.as_str()).unwrap_or("?"),
+                c.allocated_provisioned_concurrent_executions().unwrap_or(0)
+            )
+        })
+        .collect();
+    let ready = out.provisioned_concurrency_configs().iter().any(|c| {
+        c.function_arn()
+            .is_some_and(|a| a.ends_with(&format!(":{alias}")))
+            && c.status().is_some_and(|s| {
+                *s == aws_sdk_lambda::types::ProvisionedConcurrencyStatusEnum::Ready
+            })
+            && c.allocated_provisioned_concurrent_executions().unwrap_or(0) >= documented
+    });
+    ensure(
+        ready,
+        format!(
+            "{function}:{alias} with provisioned concurrency READY, at least {documented} allocated"
+        ),
+        if configs.is_empty() {
+            "no provisioned concurrency configuration".to_owned()
+        } else {
+            configs.join("; ")
+        },
+    )
+}
+
 /// `Then the alias serves the new code`: the alias's configuration is the new version with
 /// the uploaded code's CodeSha256.
 #[then(regex = r"^the alias serves the new code$")]
