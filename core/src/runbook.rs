@@ -95,6 +95,8 @@ pub struct RunbookFacts {
     pub api_gateway: Option<ApiGateway>,
     #[serde(default)]
     pub cdn: Option<Cdn>,
+    #[serde(default)]
+    pub vulnerability_scanning: Option<VulnerabilityScanning>,
 }
 
 /// The CloudFront distribution in front of the system's site, as the runbook configures it.
@@ -292,6 +294,17 @@ pub struct Alarm {
     /// one resource rather than the namespace's aggregate.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dimensions: BTreeMap<String, String>,
+}
+
+/// Vulnerability scanning of the system's functions (Amazon Inspector).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VulnerabilityScanning {
+    pub section: String,
+    /// Inspector resource types scanned (`LAMBDA`, `LAMBDA_CODE`, `ECR`, `EC2`).
+    pub resource_types: Vec<String>,
+    /// Highest severity allowed among active findings (`HIGH`: no CRITICAL).
+    pub max_severity: String,
 }
 
 /// A composite alarm: in ALARM while any of its component alarms is (its rule is

@@ -32,6 +32,12 @@ Feature: Styling Adventures API security and health
     And a sign-in as the test user with a wrong password is refused with NotAuthorizedException
 
   # Exclusive: users the procedures create (without MFA) would count while they exist.
+  # Success Criteria §Security: "Zero critical vulnerabilities" (scanner assumed: Amazon
+  # Inspector on the functions and their code).
+  @readonly @gate @claim(003-success-vulns)
+  Scenario: No critical vulnerability in the system's functions
+    Then Amazon Inspector scans the system's functions and reports no active finding above the documented severity
+
   @readonly @serial @claim(003-success-2fa)
   Scenario: More than half of the users have two-factor authentication
     Then more than 50% of the user pool's users have an MFA method

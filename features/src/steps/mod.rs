@@ -20,6 +20,7 @@ pub mod frontend;
 pub mod http;
 pub mod iam;
 pub mod identity;
+pub mod inspector;
 pub mod inventory;
 pub mod lambda;
 pub mod logs;
