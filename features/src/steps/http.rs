@@ -207,12 +207,7 @@ async fn send_json(
     path: String,
     who: String,
 ) -> StepResult {
-    let body = step
-        .docstring()
-        .ok_or_else(|| StepError::Usage("this step needs a JSON docstring".into()))?;
-    let body = world.render(body.trim())?;
-    serde_json::from_str::<serde_json::Value>(&body)
-        .map_err(|e| StepError::Usage(format!("the docstring is not JSON: {e}")))?;
+    let body = json_docstring(world, step)?;
     send(
         world,
         &method,
@@ -268,11 +263,19 @@ async fn send_json_until_5xx(
     path: String,
     who: String,
 ) -> StepResult {
+    let body = json_docstring(world, step)?;
+    until_5xx(world, seconds, &method, &path, &who, Some(body)).await
+}
+
+/// The step's docstring, rendered, as a JSON request body (refused if it is not JSON).
+fn json_docstring(world: &AcceptWorld, step: &Step) -> Result<String, StepError> {
     let body = step
         .docstring()
         .ok_or_else(|| StepError::Usage("this step needs a JSON docstring".into()))?;
     let body = world.render(body.trim())?;
-    until_5xx(world, seconds, &method, &path, &who, Some(body)).await
+    serde_json::from_str::<serde_json::Value>(&body)
+        .map_err(|e| StepError::Usage(format!("the docstring is not JSON: {e}")))?;
+    Ok(body)
 }
 
 /// `When within 60 s, I send GET "/p" as the test user until it answers a server error`
