@@ -38,6 +38,7 @@ Feature: Styling Adventures alarms and dashboard
   # resolution); the step's evidence says how many probes each verdict rests on.
   @readonly @gate @serial @claim(003-slo-availability) @claim(003-slo-error-rate) @claim(003-slo-failed-requests) @claim(003-slo-db-uptime) @claim(003-synthetic-error-rate)
   Scenario: A short measurement meets the availability, error-rate and database-uptime SLOs
+    Given within 30 s, the health endpoint answers healthy with the documented schema
     When I probe GET "/health" 400 times, 8 at a time
     Then the measurement meets the "availability, error-rate, failed-requests, database-uptime, synthetic-error-rate" SLOs
     When I probe GET "/api/profile" as the test user 200 times, 2 at a time

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cucumber::gherkin::Step;
-use cucumber::then;
+use cucumber::{given, then};
 use shakedown_core::runbook::{Cors, Pagination, Rbac, SecurityHeaders};
 use shakedown_smoke::{http, plot_palette, sergas, site_builder};
 
@@ -18,6 +18,22 @@ async fn health(world: &mut AcceptWorld) -> StepResult {
     let h = world.facts()?.health.clone();
     let system = world.system.clone();
     AcceptWorld::outcome(http::health_check(world.ctx()?, &system, &h).await)
+}
+
+/// `Given within 30 s, the health endpoint answers healthy with the documented schema`: a
+/// measurement's warm-up — it starts from a system seen healthy, asking once a second.
+#[given(
+    regex = r"^within (\d+) s, the health endpoint answers healthy with the documented schema$"
+)]
+async fn health_within(world: &mut AcceptWorld, seconds: u64) -> StepResult {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let result = health(world).await;
+        if result.is_ok() || tokio::time::Instant::now() >= deadline {
+            return result;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 #[then(regex = r#"^responses of "([^"]+)" carry the security headers:$"#)]
