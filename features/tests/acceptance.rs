@@ -12,11 +12,13 @@
 )]
 
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
-use shakedown_core::stack::{Defect, DefectCatalogue};
+use shakedown_core::stack::{Defect, DefectCatalogue, DefectLayer};
 use shakedown_testkit::{lock, stack_file, stack_with, with_env, workspace};
 
 fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
+    let started = Instant::now();
     let json = dir.join(format!("run-{round}.jsonl"));
     let junit = dir.join(format!("junit-{round}.xml"));
     let out = with_env(Command::new(env!("CARGO_BIN_EXE_shakedown-accept")))
@@ -62,7 +64,10 @@ fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
     {
         return Err("the password appears in the output".into());
     }
-    println!("acceptance round {round}: {finished} scenarios passed");
+    println!(
+        "acceptance round {round}: {finished} scenarios passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -146,13 +151,24 @@ fn main() -> ExitCode {
 
     let catalogue = DefectCatalogue::load(&workspace().join("fixtures").join("defects.toml"))
         .expect("the defect catalogue loads");
-    let defects: Vec<&Defect> = catalogue.for_acceptance().collect();
+    // Service-layer defects first: they switch in place on the clean AWS layer, so only
+    // each AWS or worker defect costs a moto re-bootstrap (about 5 s).
+    let mut defects: Vec<&Defect> = catalogue.for_acceptance().collect();
+    defects.sort_by_key(|d| d.layer != DefectLayer::Service);
     let mut misses = Vec::new();
     for defect in &defects {
+        let started = Instant::now();
         stack_with(&[defect.name.as_str()]);
-        match catches(dir.path(), defect) {
-            Ok(by) => println!("defect {}: caught by {by}", defect.name),
-            Err(e) => misses.push(format!("{}: {e}", defect.name)),
+        let switched = started.elapsed();
+        let result = catches(dir.path(), defect);
+        let timing = format!(
+            "switch {:.1} s, run {:.1} s",
+            switched.as_secs_f64(),
+            (started.elapsed() - switched).as_secs_f64()
+        );
+        match result {
+            Ok(by) => println!("defect {}: caught by {by} ({timing})", defect.name),
+            Err(e) => misses.push(format!("{}: {e} ({timing})", defect.name)),
         }
     }
     stack_with(&[]);

@@ -2,34 +2,32 @@
 //! groups, VPC Flow Logs delivering to CloudWatch Logs, gateway endpoints, and the log
 //! groups the troubleshooting runbooks read.
 
-use aws_sdk_ec2::types::Filter;
 use cucumber::then;
+use shakedown_core::ec2::{Ec2, Xml, filter};
 use shakedown_core::target::aws_error_text;
 
 use crate::result::{StepError, StepResult, ensure};
 use crate::world::AcceptWorld;
 
-fn ec2(world: &AcceptWorld) -> Result<aws_sdk_ec2::Client, StepError> {
-    Ok(aws_sdk_ec2::Client::new(world.sdk()?))
+/// One EC2 call with a filter; a failure is the infrastructure's.
+async fn describe(
+    world: &AcceptWorld,
+    action: &str,
+    (name, value): (&str, &str),
+) -> Result<Xml, StepError> {
+    Ec2::new(world.sdk()?)
+        .call(action, &filter(name, value))
+        .await
+        .map_err(|e| StepError::Infra(e.to_string()))
 }
 
 /// The id of the VPC tagged `Name = name`.
 async fn vpc_id(world: &AcceptWorld, name: &str) -> Result<String, StepError> {
-    let out = ec2(world)?
-        .describe_vpcs()
-        .filters(Filter::builder().name("tag:Name").values(name).build())
-        .send()
-        .await
-        .map_err(|e| StepError::Infra(format!("ec2 DescribeVpcs: {}", aws_error_text(&e))))?;
-    out.vpcs()
-        .first()
-        .and_then(|v| v.vpc_id())
+    let out = describe(world, "DescribeVpcs", ("tag:Name", name)).await?;
+    out.items("vpcSet")
+        .find_map(|v| v.text_of("vpcId"))
         .map(str::to_owned)
         .ok_or_else(|| StepError::mismatch(format!("a VPC named {name}"), "none"))
-}
-
-fn by_vpc(id: &str) -> Filter {
-    Filter::builder().name("vpc-id").values(id).build()
 }
 
 #[then(
@@ -43,40 +41,23 @@ async fn vpc_layout(
 ) -> StepResult {
     let name = world.render(&name)?;
     let id = vpc_id(world, &name).await?;
-    let client = ec2(world)?;
-    let out = client
-        .describe_subnets()
-        .filters(by_vpc(&id))
-        .send()
-        .await
-        .map_err(|e| StepError::Infra(format!("ec2 DescribeSubnets: {}", aws_error_text(&e))))?;
+    let out = describe(world, "DescribeSubnets", ("vpc-id", &id)).await?;
+    let count = out.items("subnetSet").count();
     let mut zones: Vec<&str> = out
-        .subnets()
-        .iter()
-        .filter_map(|s| s.availability_zone())
+        .items("subnetSet")
+        .filter_map(|s| s.text_of("availabilityZone"))
         .collect();
     zones.sort_unstable();
     zones.dedup();
     ensure(
-        out.subnets().len() == subnets && zones.len() == subnets,
+        count == subnets && zones.len() == subnets,
         format!("{subnets} subnets in {subnets} zones"),
-        format!("{} subnets in zones {zones:?}", out.subnets().len()),
+        format!("{count} subnets in zones {zones:?}"),
     )?;
-    let out = client
-        .describe_security_groups()
-        .filters(by_vpc(&id))
-        .send()
-        .await
-        .map_err(|e| {
-            StepError::Infra(format!(
-                "ec2 DescribeSecurityGroups: {}",
-                aws_error_text(&e)
-            ))
-        })?;
+    let out = describe(world, "DescribeSecurityGroups", ("vpc-id", &id)).await?;
     let have: Vec<&str> = out
-        .security_groups()
-        .iter()
-        .filter_map(|g| g.group_name())
+        .items("securityGroupInfo")
+        .filter_map(|g| g.text_of("groupName"))
         .collect();
     let mut missing = Vec::new();
     for g in groups.split(',').map(str::trim).filter(|g| !g.is_empty()) {
@@ -98,28 +79,22 @@ async fn vpc_layout(
 async fn flow_logs(world: &mut AcceptWorld, name: String, group: String) -> StepResult {
     let (name, group) = (world.render(&name)?, world.render(&group)?);
     let id = vpc_id(world, &name).await?;
-    let out = ec2(world)?
-        .describe_flow_logs()
-        .filter(Filter::builder().name("resource-id").values(&id).build())
-        .send()
-        .await
-        .map_err(|e| StepError::Infra(format!("ec2 DescribeFlowLogs: {}", aws_error_text(&e))))?;
+    let out = describe(world, "DescribeFlowLogs", ("resource-id", &id)).await?;
     let seen: Vec<String> = out
-        .flow_logs()
-        .iter()
+        .items("flowLogSet")
         .map(|f| {
             format!(
                 "{} {} → {}",
-                f.flow_log_status().unwrap_or("?"),
-                f.traffic_type().map(|t| t.as_str()).unwrap_or("?"),
-                f.log_group_name().unwrap_or("?")
+                f.text_of("flowLogStatus").unwrap_or("?"),
+                f.text_of("trafficType").unwrap_or("?"),
+                f.text_of("logGroupName").unwrap_or("?")
             )
         })
         .collect();
-    let ok = out.flow_logs().iter().any(|f| {
-        f.flow_log_status() == Some("ACTIVE")
-            && f.traffic_type().map(|t| t.as_str()) == Some("ALL")
-            && f.log_group_name() == Some(group.as_str())
+    let ok = out.items("flowLogSet").any(|f| {
+        f.text_of("flowLogStatus") == Some("ACTIVE")
+            && f.text_of("trafficType") == Some("ALL")
+            && f.text_of("logGroupName") == Some(group.as_str())
     });
     ensure(
         ok,
@@ -144,31 +119,26 @@ async fn endpoint(
 ) -> StepResult {
     let name = world.render(&name)?;
     let id = vpc_id(world, &name).await?;
-    let out = ec2(world)?
-        .describe_vpc_endpoints()
-        .filters(by_vpc(&id))
-        .send()
-        .await
-        .map_err(|e| {
-            StepError::Infra(format!("ec2 DescribeVpcEndpoints: {}", aws_error_text(&e)))
-        })?;
+    let out = describe(world, "DescribeVpcEndpoints", ("vpc-id", &id)).await?;
     let wanted = format!(".{service}");
     let seen: Vec<String> = out
-        .vpc_endpoints()
-        .iter()
+        .items("vpcEndpointSet")
         .map(|e| {
             format!(
                 "{} {} {}",
-                e.service_name().unwrap_or("?"),
-                e.vpc_endpoint_type().map(|t| t.as_str()).unwrap_or("?"),
-                e.state().map(|s| s.as_str()).unwrap_or("?")
+                e.text_of("serviceName").unwrap_or("?"),
+                e.text_of("vpcEndpointType").unwrap_or("?"),
+                e.text_of("state").unwrap_or("?")
             )
         })
         .collect();
-    let ok = out.vpc_endpoints().iter().any(|e| {
-        e.service_name().is_some_and(|s| s.ends_with(&wanted))
-            && e.vpc_endpoint_type().map(|t| t.as_str()) == Some(kind.as_str())
-            && e.state().map(|s| s.as_str().to_ascii_lowercase()) == Some("available".into())
+    let ok = out.items("vpcEndpointSet").any(|e| {
+        e.text_of("serviceName")
+            .is_some_and(|s| s.ends_with(&wanted))
+            && e.text_of("vpcEndpointType")
+                .is_some_and(|t| t.eq_ignore_ascii_case(&kind))
+            && e.text_of("state")
+                .is_some_and(|s| s.eq_ignore_ascii_case("available"))
     });
     ensure(
         ok,
