@@ -140,6 +140,10 @@ pub struct ApiGateway {
     /// Whether the system's WAF web ACL protects the stage.
     #[serde(default)]
     pub waf: bool,
+    /// The Lambda function every route integrates (`AWS_PROXY`); without it the routes
+    /// are HTTP proxies to the service.
+    #[serde(default)]
+    pub function: Option<String>,
 }
 
 /// A CloudWatch Logs group the runbook reads from.

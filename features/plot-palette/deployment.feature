@@ -15,6 +15,18 @@ Feature: Plot Palette deployment verification
   Scenario: Generation workers run on ECS Fargate Spot
     Then the ECS workers run as documented on Fargate Spot
 
+  # Task 3 §1 System Architecture: Frontend → API Gateway → Lambda → DynamoDB and S3; the
+  # ECS workers → DynamoDB, S3 and Bedrock. (moto has no Amplify: the frontend's own
+  # scenarios cover it.)
+  @readonly @gate @claim(000-arch-3.1-components)
+  Scenario: The components are deployed and wired as the architecture diagram draws them
+    Then every route of the REST API "plot-palette-api-{env}" is integrated with the Lambda function "plot-palette-api-{env}"
+    And the Lambda functions "plot-palette-api-{env}" exist and are Active
+    And there are 3 tables named "*Table-{env}", including "JobsTable-{env}", each ACTIVE and billed PAY_PER_REQUEST
+    And the buckets "plot-palette-data-{env}, plot-palette-exports-{env}" exist
+    And the ECS workers run as documented on Fargate Spot
+    And the task role of the ECS task definition "plot-palette-worker-{env}" allows "bedrock:InvokeModel, dynamodb:PutItem, s3:PutObject"
+
   @readonly @claim(000-deploy-6.3-templates)
   Scenario: The sample templates are loaded
     When I send GET "/templates" as the test user

@@ -13,6 +13,13 @@ Feature: Site Builder deployment verification
   Scenario: A generation with a JWT streams progress, chunks and complete within 60 s
     Then a generation on "/v1/sites/{tenant}/generation" streams progress, chunk and complete events with generationId and brandScore within 60 s
 
+  # §3.3: `aws lambda invoke --function-name page_generator-dev --payload '{"test":true}'`,
+  # then `aws logs tail /aws/lambda/page_generator-dev`.
+  @mutating @claim(001-deploy-3.3-invoke)
+  Scenario: A test invocation of page_generator succeeds and shows in its log group
+    Then the function "page_generator-{env}" answers an invocation with the payload {"test":true}
+    And within 20 s, the log group "/aws/lambda/page_generator-{env}" has an event matching "REPORT" that carries "RequestId: {request-id}"
+
   @readonly @gate @claim(001-deploy-1.1-lambdas)
   Scenario: The seven Lambda functions of the environment are deployed
     Then the Lambda functions "page_generator-{env}, logo_creator-{env}, background_creator-{env}, theme_selector-{env}, layout_agent-{env}, brand_validator-{env}, generation_state-{env}" exist and are Active

@@ -24,6 +24,15 @@ Feature: Styling Adventures API security and health
   # Runbooks §Issue: Authentication Failures — what the diagnosis reads is there and sane: the
   # user pool and its app clients, callback URLs only on the product's site, the pool's log
   # group; the test user signs in and a wrong password is refused as Cognito refuses it.
+  # Security Hardening §API Security: rate limiting on all endpoints. The seed gives no
+  # limit (the facts assume 30 back to back, 300 a minute, per user): each route must
+  # answer 429 within a few more requests than that. A scenario-owned user spends it.
+  @mutating @claim(003-security-rate-limit)
+  Scenario: Every API route is rate limited per user
+    When I create a user with a permanent password as the runbook describes
+    Then that user can sign in
+    And each of "GET /api/profile, PUT /api/profile, DELETE /api/profile" as that user is answered 429 with Retry-After within 40 requests sent back to back
+
   @readonly @gate @claim(003-troubleshoot-auth-failures)
   Scenario: Authentication failures are diagnosable from the user pool, its clients and its log group
     Given the test user has signed in

@@ -620,6 +620,54 @@ async fn per_user_burst(
     )
 }
 
+/// `each of "GET /a, PUT /a, DELETE /a" as that user is answered 429 with Retry-After within
+/// N requests sent back to back`: every route is rate limited — whether by one bucket the
+/// routes share or one each. Requests carry no body: a write the limiter lets through is
+/// refused by validation (or, for DELETE, acts on the scenario's own user).
+#[then(
+    regex = r#"^each of "([^"]+)" as (the test user|that user|the writer identity) is answered 429 with Retry-After within (\d+) requests sent back to back$"#
+)]
+async fn every_route_limited(
+    world: &mut AcceptWorld,
+    routes: String,
+    who: String,
+    within: usize,
+) -> StepResult {
+    let caller = Caller::named(&who);
+    if within == 0 || within > MAX_LIMIT_REQUESTS {
+        return Err(StepError::Usage(format!(
+            "within {within} requests: between 1 and {MAX_LIMIT_REQUESTS}"
+        )));
+    }
+    let mut unlimited = Vec::new();
+    let mut checked = 0;
+    for route in routes.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        let (method, path) = route
+            .split_once(' ')
+            .ok_or_else(|| StepError::Usage(format!("route {route:?}: want \"METHOD /path\"")))?;
+        checked += 1;
+        let mut answers = std::collections::BTreeMap::<u16, usize>::new();
+        let mut limited = false;
+        for _ in 0..within {
+            let (got, retry_after) = as_caller(world, method, path, caller).await?;
+            if got == 429 && retry_after.is_some() {
+                limited = true;
+                break;
+            }
+            *answers.entry(got).or_default() += 1;
+        }
+        if !limited {
+            let seen: Vec<String> = answers.iter().map(|(s, n)| format!("{n}× {s}")).collect();
+            unlimited.push(format!("{route}: {}", seen.join(", ")));
+        }
+    }
+    ensure(
+        unlimited.is_empty(),
+        format!("each of {checked} routes answers 429 with Retry-After within {within} requests"),
+        format!("never limited — {}", unlimited.join("; ")),
+    )
+}
+
 #[then(
     regex = r#"^(GET|POST) "([^"]+)" as (the test user|that user|the writer identity), sent (\d+) times a second for (\d+) s once its burst is spent, is served (\d+) times a minute and otherwise answered 429$"#
 )]

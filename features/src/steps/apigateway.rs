@@ -206,36 +206,11 @@ async fn routes_documented(world: &mut AcceptWorld, name: String, path: String) 
     let name = world.render(&name)?;
     let path = world.render(&path)?;
     let api_id = rest_api_id(world, &name).await?;
-    let gw = client(world)?;
-    let mut deployed = BTreeSet::new();
-    let mut position = None;
-    for _ in 0..10 {
-        let page = gw
-            .get_resources()
-            .rest_api_id(&api_id)
-            .embed("methods")
-            .limit(500)
-            .set_position(position)
-            .send()
-            .await
-            .map_err(|e| {
-                StepError::Infra(format!(
-                    "apigateway GetResources {api_id}: {}",
-                    aws_error_text(&e)
-                ))
-            })?;
-        for r in page.items() {
-            for method in r.resource_methods().map(|m| m.keys()).into_iter().flatten() {
-                if method != "OPTIONS" {
-                    deployed.insert(format!("{method} {}", r.path().unwrap_or_default()));
-                }
-            }
-        }
-        position = page.position().map(str::to_owned);
-        if position.is_none() {
-            break;
-        }
-    }
+    let deployed: BTreeSet<String> = methods(world, &api_id)
+        .await?
+        .into_iter()
+        .map(|m| format!("{} {}", m.method, m.path))
+        .collect();
     let target = world.target()?;
     let ex = target
         .get(&path, None)
@@ -274,4 +249,140 @@ async fn routes_documented(world: &mut AcceptWorld, name: String, path: String) 
             "deployed but undocumented: {undocumented:?}; documented but not deployed: {missing:?}"
         ),
     )
+}
+
+/// One method of a deployed resource.
+struct ApiMethod {
+    resource_id: String,
+    path: String,
+    method: String,
+}
+
+/// Every method of the REST API's resources (GetResources with methods, bounded: 10 pages
+/// of 500), OPTIONS (CORS preflight) left out.
+async fn methods(world: &AcceptWorld, api_id: &str) -> Result<Vec<ApiMethod>, StepError> {
+    let gw = client(world)?;
+    let mut out = Vec::new();
+    let mut position = None;
+    for _ in 0..10 {
+        let page = gw
+            .get_resources()
+            .rest_api_id(api_id)
+            .embed("methods")
+            .limit(500)
+            .set_position(position)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "apigateway GetResources {api_id}: {}",
+                    aws_error_text(&e)
+                ))
+            })?;
+        for r in page.items() {
+            for method in r.resource_methods().map(|m| m.keys()).into_iter().flatten() {
+                if method != "OPTIONS" {
+                    out.push(ApiMethod {
+                        resource_id: r.id().unwrap_or_default().to_owned(),
+                        path: r.path().unwrap_or_default().to_owned(),
+                        method: method.clone(),
+                    });
+                }
+            }
+        }
+        position = page.position().map(str::to_owned);
+        if position.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// `Then every route of the REST API "N" is integrated with the Lambda function "F"`: each
+/// method's integration is a Lambda (proxy) integration whose URI invokes F (or one of its
+/// versions or aliases) — API Gateway → Lambda, as the architecture diagram draws it.
+#[then(
+    regex = r#"^every route of the REST API "([^"]+)" is integrated with the Lambda function "([^"]+)"$"#
+)]
+async fn routes_integrate_function(
+    world: &mut AcceptWorld,
+    name: String,
+    function: String,
+) -> StepResult {
+    let name = world.render(&name)?;
+    let function = world.render(&function)?;
+    let api_id = rest_api_id(world, &name).await?;
+    let gw = client(world)?;
+    let routes = methods(world, &api_id).await?;
+    let mut wrong = Vec::new();
+    for m in &routes {
+        let out = gw
+            .get_integration()
+            .rest_api_id(&api_id)
+            .resource_id(&m.resource_id)
+            .http_method(&m.method)
+            .send()
+            .await;
+        let route = format!("{} {}", m.method, m.path);
+        match out {
+            Ok(i) => {
+                let kind = i
+                    .r#type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default();
+                let uri = i.uri().unwrap_or_default();
+                if !(["AWS_PROXY", "AWS"].contains(&kind.as_str())
+                    && invokes_function(uri, &function))
+                {
+                    wrong.push(format!("{route}: {kind} {uri}"));
+                }
+            }
+            Err(e) => wrong.push(format!("{route}: {}", aws_error_text(&e))),
+        }
+    }
+    ensure(
+        wrong.is_empty() && !routes.is_empty(),
+        format!(
+            "the {} routes of {name} are Lambda integrations of {function}",
+            routes.len()
+        ),
+        if routes.is_empty() {
+            "no routes".to_owned()
+        } else {
+            wrong.join("; ")
+        },
+    )
+}
+
+/// Whether an integration URI (`arn:aws:apigateway:R:lambda:path/2015-03-31/functions/
+/// arn:aws:lambda:R:A:function:F[:qualifier]/invocations`) invokes `function`.
+fn invokes_function(uri: &str, function: &str) -> bool {
+    let Some(rest) = uri
+        .split_once(":lambda:path/")
+        .and_then(|(_, r)| r.split_once("/functions/"))
+        .map(|(_, r)| r)
+    else {
+        return false;
+    };
+    let arn = rest.strip_suffix("/invocations").unwrap_or(rest);
+    let mut parts = arn.split(':');
+    // arn aws lambda region account function NAME [qualifier]
+    parts.nth(5) == Some("function") && parts.next() == Some(function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invokes_function;
+
+    #[test]
+    fn lambda_integration_uris() {
+        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:api-dev/invocations";
+        assert!(invokes_function(uri, "api-dev"));
+        assert!(invokes_function(
+            &uri.replace("api-dev/", "api-dev:live/"),
+            "api-dev"
+        ));
+        assert!(!invokes_function(uri, "api"));
+        assert!(!invokes_function("http://127.0.0.1:9/jobs", "api-dev"));
+    }
 }

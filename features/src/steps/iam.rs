@@ -280,15 +280,12 @@ async fn function_roles_tls(world: &mut AcceptWorld, list: String) -> StepResult
     )
 }
 
-/// `Then the task role of the ECS task definition "family" follows least privilege`
-#[then(regex = r#"^the task role of the ECS task definition "([^"]+)" follows least privilege$"#)]
-async fn task_role(world: &mut AcceptWorld, family: String) -> StepResult {
-    let family = world.render(&family)?;
+/// The task role ARN of the ECS task definition `family`.
+async fn task_role_arn(world: &AcceptWorld, family: &str) -> Result<String, StepError> {
     let ecs = aws_sdk_ecs::Client::new(world.sdk()?);
-    let (tables, buckets) = own_resources(world)?;
     let out = ecs
         .describe_task_definition()
-        .task_definition(&family)
+        .task_definition(family)
         .send()
         .await
         .map_err(|e| {
@@ -297,14 +294,106 @@ async fn task_role(world: &mut AcceptWorld, family: String) -> StepResult {
                 aws_error_text(&e),
             )
         })?;
-    let Some(role) = out.task_definition().and_then(|t| t.task_role_arn()) else {
-        return Err(StepError::mismatch(
-            format!("{family} runs with its own task role"),
-            "no taskRoleArn",
-        ));
-    };
-    let problems = role_problems(world, role, &tables, &buckets).await?;
+    out.task_definition()
+        .and_then(|t| t.task_role_arn())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            StepError::mismatch(
+                format!("{family} runs with its own task role"),
+                "no taskRoleArn",
+            )
+        })
+}
+
+/// `Then the task role of the ECS task definition "family" follows least privilege`
+#[then(regex = r#"^the task role of the ECS task definition "([^"]+)" follows least privilege$"#)]
+async fn task_role(world: &mut AcceptWorld, family: String) -> StepResult {
+    let family = world.render(&family)?;
+    let (tables, buckets) = own_resources(world)?;
+    let role = task_role_arn(world, &family).await?;
+    let problems = role_problems(world, &role, &tables, &buckets).await?;
     verdict(format!("the task role of {family}"), 1, problems)
+}
+
+/// `pattern` (IAM's `*` and `?` wildcards, case-insensitive as action names are) matches
+/// `text`.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (
+        pattern.to_ascii_lowercase().chars().collect(),
+        text.to_ascii_lowercase().chars().collect(),
+    );
+    // Classic two-pointer glob match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// Whether the documents allow `action` (on some resource): an Allow statement names it and
+/// no unconditional Deny of it on every resource does.
+pub fn allows_action(docs: &[Value], action: &str) -> bool {
+    let statements = |doc: &Value| match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let names = |st: &Value| {
+        strings(st.get("Action"))
+            .iter()
+            .any(|a| wildcard(a, action))
+    };
+    let all = docs.iter().flat_map(statements).collect::<Vec<_>>();
+    let denied = all.iter().any(|st| {
+        st.get("Effect").and_then(Value::as_str) == Some("Deny")
+            && st.get("Condition").is_none()
+            && names(st)
+            && strings(st.get("Resource")).iter().any(|r| r == "*")
+    });
+    !denied
+        && all
+            .iter()
+            .any(|st| st.get("Effect").and_then(Value::as_str) == Some("Allow") && names(st))
+}
+
+/// `Then the task role of the ECS task definition "family" allows "bedrock:InvokeModel, ..."`
+#[then(regex = r#"^the task role of the ECS task definition "([^"]+)" allows "([^"]+)"$"#)]
+async fn task_role_allows(world: &mut AcceptWorld, family: String, actions: String) -> StepResult {
+    let family = world.render(&family)?;
+    let role = task_role_arn(world, &family).await?;
+    let (docs, _) = role_documents(world, &role).await?;
+    let docs: Vec<Value> = docs.into_iter().map(|(_, d)| d).collect();
+    let missing: Vec<&str> = actions
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && !allows_action(&docs, a))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::mismatch(
+            format!("the task role of {family} allows {actions}"),
+            format!(
+                "{} does not allow {} ({} policy documents)",
+                role.rsplit('/').next().unwrap_or(&role),
+                missing.join(", "),
+                docs.len()
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +403,34 @@ mod tests {
 
     fn own() -> (Vec<String>, Vec<String>) {
         (vec!["Jobs".into()], vec!["data".into()])
+    }
+
+    #[test]
+    fn actions_allowed_by_wildcards_and_denied_outright() {
+        let allow = json!({"Statement": [{"Effect": "Allow",
+            "Action": ["bedrock:Invoke*", "s3:GetObject"], "Resource": "*"}]});
+        assert!(allows_action(
+            std::slice::from_ref(&allow),
+            "bedrock:InvokeModel"
+        ));
+        assert!(allows_action(
+            std::slice::from_ref(&allow),
+            "BEDROCK:invokemodel"
+        ));
+        assert!(!allows_action(
+            std::slice::from_ref(&allow),
+            "bedrock:ListFoundationModels"
+        ));
+        assert!(!allows_action(std::slice::from_ref(&allow), "s3:PutObject"));
+        let deny = json!({"Statement": {"Effect": "Deny", "Action": "bedrock:*", "Resource": "*"}});
+        assert!(!allows_action(
+            &[allow.clone(), deny],
+            "bedrock:InvokeModel"
+        ));
+        let conditional = json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}});
+        assert!(allows_action(&[allow, conditional], "bedrock:InvokeModel"));
+        assert!(wildcard("*", "x") && wildcard("a?c", "abc") && !wildcard("a*d", "abc"));
     }
 
     #[test]

@@ -181,6 +181,30 @@ async fn buckets_counted(
     )
 }
 
+/// `Then the buckets "a, b" exist`: each name is among the account's buckets.
+#[then(regex = r#"^the buckets "([^"]+)" exist$"#)]
+async fn buckets_exist(world: &mut AcceptWorld, list: String) -> StepResult {
+    let names = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| world.render(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let s3 = aws_sdk_s3::Client::new(world.sdk()?);
+    let out = s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| StepError::Infra(format!("s3 ListBuckets: {}", aws_error_text(&e))))?;
+    let have: Vec<&str> = out.buckets().iter().filter_map(|b| b.name()).collect();
+    let missing: Vec<&String> = names.iter().filter(|n| !have.contains(&n.as_str())).collect();
+    ensure(
+        missing.is_empty() && !names.is_empty(),
+        format!("buckets {}", names.join(", ")),
+        format!("missing {missing:?}"),
+    )
+}
+
 #[then(regex = r#"^the after-hook deletes the objects under "([^"]+)" in the bucket "([^"]+)"$"#)]
 fn undo_objects(world: &mut AcceptWorld, prefix: String, bucket: String) -> StepResult {
     let (bucket, prefix) = (world.render(&bucket)?, world.render(&prefix)?);

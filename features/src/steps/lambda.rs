@@ -364,8 +364,11 @@ mod tests {
     }
 }
 
+/// `each of the functions "a, b" answers an invocation with the payload {...}` (or `the
+/// function "a" answers ...`): RequestResponse Invoke, 200 without FunctionError. The last
+/// invocation's request id is saved as `{request-id}`, for the log lines it leaves.
 #[then(
-    regex = r#"^each of the functions "([^"]+)" answers an invocation with the payload (\{.*\})$"#
+    regex = r#"^(?:each of the functions|the function) "([^"]+)" answers an invocation with the payload (\{.*\})$"#
 )]
 async fn invoke_each(world: &mut AcceptWorld, list: String, payload: String) -> StepResult {
     serde_json::from_str::<serde_json::Value>(&payload)
@@ -386,7 +389,12 @@ async fn invoke_each(world: &mut AcceptWorld, list: String, payload: String) -> 
             .send()
             .await
         {
-            Ok(out) if out.status_code() == 200 && out.function_error().is_none() => {}
+            Ok(out) if out.status_code() == 200 && out.function_error().is_none() => {
+                use aws_sdk_lambda::operation::RequestId;
+                if let Some(id) = out.request_id() {
+                    world.saved.insert("request-id".into(), id.to_owned());
+                }
+            }
             Ok(out) => wrong.push(format!(
                 "{name}: status {}, FunctionError {:?}",
                 out.status_code(),
