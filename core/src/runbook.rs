@@ -97,6 +97,28 @@ pub struct RunbookFacts {
     pub cdn: Option<Cdn>,
     #[serde(default)]
     pub vulnerability_scanning: Option<VulnerabilityScanning>,
+    #[serde(default)]
+    pub health_checks: Vec<HealthCheck>,
+}
+
+/// A Route 53 health check probing the system's health endpoint, as the runbook schedules it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HealthCheck {
+    /// Its `Name` tag: how the harness finds it.
+    pub name: String,
+    pub section: String,
+    pub path: String,
+    /// Seconds between probes (Route 53 allows 10 or 30).
+    pub interval_seconds: u32,
+    /// Text the answer must contain (`HTTP(S)_STR_MATCH`), e.g. the healthy status.
+    pub search_string: String,
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+}
+
+fn default_failure_threshold() -> u32 {
+    3
 }
 
 /// The CloudFront distribution in front of the system's site, as the runbook configures it.

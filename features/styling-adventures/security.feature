@@ -7,6 +7,13 @@ Feature: Styling Adventures API security and health
   Scenario: /health answers healthy with the documented schema within 500 ms
     Then the health endpoint answers healthy with the documented schema
 
+  # Automated Health Checks: every 30 seconds the API, database, cache and auth are checked
+  # — a Route 53 health check on /health that matches only the healthy overall status.
+  @readonly @gate @claim(003-synthetic-30s)
+  Scenario: A health check probes /health every 30 seconds and finds the system healthy
+    Then the Route 53 health check "styling-adventures-api-health-{env}" probes "/health" every 30 s for the text '"status":"healthy"'
+    And within 35 s, the health check "styling-adventures-api-health-{env}" reports a success observed less than 35 s ago
+
   @readonly @gate @claim(003-security-headers)
   Scenario: Security headers are set
     Then responses of "/health" carry the security headers:

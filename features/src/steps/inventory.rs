@@ -197,7 +197,10 @@ async fn buckets_exist(world: &mut AcceptWorld, list: String) -> StepResult {
         .await
         .map_err(|e| StepError::Infra(format!("s3 ListBuckets: {}", aws_error_text(&e))))?;
     let have: Vec<&str> = out.buckets().iter().filter_map(|b| b.name()).collect();
-    let missing: Vec<&String> = names.iter().filter(|n| !have.contains(&n.as_str())).collect();
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !have.contains(&n.as_str()))
+        .collect();
     ensure(
         missing.is_empty() && !names.is_empty(),
         format!("buckets {}", names.join(", ")),

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod cdn;
 pub mod fis;
 pub mod frontend;
+pub mod healthcheck;
 pub mod http;
 pub mod iam;
 pub mod identity;
