@@ -22,6 +22,16 @@ Feature: Energy Insights deployment, rollback and data operations
     And the API's "/health" reports the version the alias serves
     And the health endpoint answers healthy with the documented schema
 
+  # Usage Examples §Deploy to Production: `npx cdk deploy --all --profile production`, then
+  # `npm run test:smoke -- --env production` — health, sign-in, the conversations API.
+  @destructive @serial @claim(002-deploy-smoke)
+  Scenario: The smoke checks pass right after a deploy
+    When I deploy new code to the function "energy-insights-api-{env}", publish it and point alias "live" at the new version
+    Then the health endpoint answers healthy with the documented schema
+    When I send GET "/api/conversations" as the test user
+    Then the response status is 200
+    And the response JSON has "/conversations"
+
   @readonly @gate @claim(002-security-secrets)
   Scenario: No function keeps a credential in its environment
     Then no environment variable of the function "energy-insights-api-{env}" holds a plaintext credential

@@ -13,6 +13,14 @@ Feature: Site Builder deployment verification
   Scenario: A generation with a JWT streams progress, chunks and complete within 60 s
     Then a generation on "/v1/sites/{tenant}/generation" streams progress, chunk and complete events with generationId and brandScore within 60 s
 
+  # §3.2 Manual Deployment (Emergency): `aws lambda update-function-code --function-name
+  # ${fn}-dev --zip-file fileb://${fn}.zip` for the seven functions. Each is redeployed from
+  # its own current package (downloaded from GetFunction's Code.Location), so the code stays
+  # what it was while the procedure is proven.
+  @mutating @serial @claim(001-deploy-3.2)
+  Scenario: The emergency procedure replaces each function's code from its zip package
+    Then the emergency deploy of each function "page_generator-{env}, logo_creator-{env}, background_creator-{env}, theme_selector-{env}, layout_agent-{env}, brand_validator-{env}, generation_state-{env}" from its zip package succeeds
+
   # §3.3: `aws lambda invoke --function-name page_generator-dev --payload '{"test":true}'`,
   # then `aws logs tail /aws/lambda/page_generator-dev`.
   @mutating @claim(001-deploy-3.3-invoke)

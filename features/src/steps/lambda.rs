@@ -461,6 +461,137 @@ async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: Strin
     Ok(())
 }
 
+/// Largest deployment package the emergency procedure downloads (Lambda's unzipped limit).
+const MAX_PACKAGE_BYTES: usize = 250 * 1024 * 1024;
+
+/// The function's current deployment package, from GetFunction's `Code.Location` (a
+/// presigned URL on AWS), checked against its `CodeSha256`.
+async fn current_package(world: &AcceptWorld, function: &str) -> Result<Vec<u8>, StepError> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let out = client(world)?
+        .get_function()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|e| StepError::mismatch(format!("GetFunction {function}"), aws_error_text(&e)))?;
+    let code = out.code();
+    let Some(location) = code.and_then(|c| c.location()) else {
+        return Err(StepError::mismatch(
+            format!("{function} is a zip package (Code.Location)"),
+            format!(
+                "RepositoryType {}, image {}",
+                code.and_then(|c| c.repository_type()).unwrap_or("?"),
+                code.and_then(|c| c.image_uri()).unwrap_or("none")
+            ),
+        ));
+    };
+    let expected = out
+        .configuration()
+        .and_then(|c| c.code_sha256())
+        .unwrap_or_default()
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| StepError::Infra(format!("HTTP client: {e}")))?;
+    // The URL is a credential (presigned): errors name the function, never the URL.
+    let mut response = http.get(location).send().await.map_err(|e| {
+        StepError::Infra(format!(
+            "downloading {function}'s package: {}",
+            e.without_url()
+        ))
+    })?;
+    if !response.status().is_success() {
+        return Err(StepError::Infra(format!(
+            "downloading {function}'s package: HTTP {}",
+            response.status()
+        )));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        StepError::Infra(format!(
+            "downloading {function}'s package: {}",
+            e.without_url()
+        ))
+    })? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_PACKAGE_BYTES {
+            return Err(StepError::Usage(format!(
+                "{function}'s package is over {MAX_PACKAGE_BYTES} bytes"
+            )));
+        }
+    }
+    let got = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
+    ensure(
+        got == expected,
+        format!("{function}'s downloaded package has its CodeSha256 {expected}"),
+        format!("{} bytes with SHA-256 {got}", bytes.len()),
+    )?;
+    Ok(bytes)
+}
+
+/// `Then the emergency deploy of each function "a, b" from its zip package succeeds`: the
+/// runbook's `aws lambda update-function-code --zip-file fileb://${fn}.zip` for each, with
+/// the function's own current package (so the code is what it was): UpdateFunctionCode
+/// answers the zip's CodeSha256, the update ends Successful, and $LATEST answers an
+/// invocation.
+#[then(
+    regex = r#"^the emergency deploy of each function "([^"]+)" from its zip package succeeds$"#
+)]
+async fn emergency_deploy(world: &mut AcceptWorld, list: String) -> StepResult {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| world.render(s))
+        .collect::<Result<_, _>>()?;
+    let lambda = client(world)?;
+    for function in &names {
+        let zip = current_package(world, function).await?;
+        let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&zip));
+        let updated = lambda
+            .update_function_code()
+            .function_name(function)
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::mismatch(
+                    format!("UpdateFunctionCode {function} --zip-file"),
+                    aws_error_text(&e),
+                )
+            })?;
+        ensure(
+            updated.code_sha256() == Some(sha.as_str()),
+            format!("{function}'s CodeSha256 is the zip's, {sha}"),
+            format!("{:?}", updated.code_sha256()),
+        )?;
+        wait_updated(world, function, "emergency code update").await?;
+        let out = lambda
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(
+                br#"{"test": true}"#.to_vec(),
+            ))
+            .send()
+            .await
+            .map_err(|e| StepError::mismatch(format!("Invoke {function}"), aws_error_text(&e)))?;
+        ensure(
+            out.status_code() == 200 && out.function_error().is_none(),
+            format!("{function} answers an invocation after the deploy"),
+            format!(
+                "status {}, FunctionError {:?}",
+                out.status_code(),
+                out.function_error()
+            ),
+        )?;
+    }
+    Ok(())
+}
+
 /// Wait until the function's last update is `Successful` (≤ [`UPDATE_DEADLINE`]).
 async fn wait_updated(world: &AcceptWorld, function: &str, what: &str) -> StepResult {
     let deadline = std::time::Instant::now() + UPDATE_DEADLINE;
