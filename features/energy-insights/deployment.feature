@@ -22,6 +22,21 @@ Feature: Energy Insights deployment, rollback and data operations
     And the API's "/health" reports the version the alias serves
     And the health endpoint answers healthy with the documented schema
 
+  # Deployment Pipeline: production is blue/green with traffic shifting and a gradual
+  # rollout 10% → 50% → 100%. The release moves the live alias's weights as the pipeline
+  # does; /health reports the version each request reached. The after-hook points the alias
+  # wholly back.
+  @destructive @serial @claim(002-deploy-1-bluegreen) @claim(002-deploy-1-rollout)
+  Scenario: A release shifts traffic 10% → 50% → 100% while the previous version keeps serving
+    When I publish new code of the function "energy-insights-api-{env}" and route 10% of alias "live" to it
+    Then of 200 "/health" answers, about 10% report the new version and the rest the previous one
+    And the previous version is still published
+    When I route 50% of alias "live" to the new version
+    Then of 200 "/health" answers, about 50% report the new version and the rest the previous one
+    When I route 100% of alias "live" to the new version
+    Then of 50 "/health" answers, about 100% report the new version and the rest the previous one
+    And the previous version is still published
+
   # Usage Examples §Deploy to Production: `npx cdk deploy --all --profile production`, then
   # `npm run test:smoke -- --env production` — health, sign-in, the conversations API.
   @destructive @serial @claim(002-deploy-smoke)

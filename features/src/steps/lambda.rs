@@ -44,6 +44,8 @@ pub async fn point_alias(
         .function_name(function)
         .name(alias)
         .function_version(version)
+        // Wholly this version: no weighted routing left from a blue/green step.
+        .routing_config(aws_sdk_lambda::types::AliasRoutingConfiguration::builder().build())
         .send()
         .await
         .map(|_| ())
@@ -422,31 +424,7 @@ const UPDATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: String) -> StepResult {
     let function = world.render(&function)?;
     let current = alias_version(world, &function, &alias).await?;
-    let lambda = client(world)?;
-    // A distinct handler each run, so the new version's code differs from every earlier one.
-    let marker = u32::try_from(chrono::Utc::now().timestamp() % i64::from(u32::MAX)).unwrap_or(0);
-    let zip = shakedown_core::archive::handler_zip(&function, marker);
-    let updated = lambda
-        .update_function_code()
-        .function_name(&function)
-        .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
-        .send()
-        .await
-        .map_err(|e| {
-            StepError::mismatch(format!("UpdateFunctionCode {function}"), aws_error_text(&e))
-        })?;
-    let sha = updated.code_sha256().unwrap_or_default().to_owned();
-    wait_updated(world, &function, "code update").await?;
-    let published = lambda
-        .publish_version()
-        .function_name(&function)
-        .description("shakedown acceptance: update procedure")
-        .send()
-        .await
-        .map_err(|e| {
-            StepError::mismatch(format!("PublishVersion {function}"), aws_error_text(&e))
-        })?;
-    let version = published.version().unwrap_or_default().to_owned();
+    let (sha, version) = publish_new_code(world, &function).await?;
     world.undo.push(Undo::Alias {
         function: function.clone(),
         alias: alias.clone(),
@@ -459,6 +437,189 @@ async fn deploy_new_code(world: &mut AcceptWorld, function: String, alias: Strin
     world.saved.insert("new-version".into(), version);
     world.saved.insert("new-code-sha256".into(), sha);
     Ok(())
+}
+
+/// The runbook's update: UpdateFunctionCode with new code (a distinct handler each run, so
+/// the new version's code differs from every earlier one), then PublishVersion. Returns the
+/// code's CodeSha256 and the new version.
+async fn publish_new_code(
+    world: &AcceptWorld,
+    function: &str,
+) -> Result<(String, String), StepError> {
+    let lambda = client(world)?;
+    let marker = u32::try_from(chrono::Utc::now().timestamp() % i64::from(u32::MAX)).unwrap_or(0);
+    let zip = shakedown_core::archive::handler_zip(function, marker);
+    let updated = lambda
+        .update_function_code()
+        .function_name(function)
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(format!("UpdateFunctionCode {function}"), aws_error_text(&e))
+        })?;
+    let sha = updated.code_sha256().unwrap_or_default().to_owned();
+    wait_updated(world, function, "code update").await?;
+    let published = lambda
+        .publish_version()
+        .function_name(function)
+        .description("shakedown acceptance: update procedure")
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(format!("PublishVersion {function}"), aws_error_text(&e))
+        })?;
+    Ok((sha, published.version().unwrap_or_default().to_owned()))
+}
+
+/// Route `percent` of the alias to `new` and the rest to `primary` (100: wholly `new`),
+/// then wait [`CONFIG_SETTLE`].
+async fn shift_alias(
+    world: &AcceptWorld,
+    function: &str,
+    alias: &str,
+    primary: &str,
+    new: &str,
+    percent: u32,
+) -> StepResult {
+    if percent >= 100 {
+        point_alias(world, function, alias, new).await?;
+        tokio::time::sleep(CONFIG_SETTLE).await;
+        return Ok(());
+    }
+    let weights = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+        .additional_version_weights(new, f64::from(percent) / 100.0)
+        .build();
+    client(world)?
+        .update_alias()
+        .function_name(function)
+        .name(alias)
+        .function_version(primary)
+        .routing_config(weights)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::mismatch(
+                format!("UpdateAlias {function}:{alias} → {primary}, {percent}% to {new}"),
+                aws_error_text(&e),
+            )
+        })?;
+    // Callers see the new weights once Lambda (or a stand-in's alias cache) has them.
+    tokio::time::sleep(CONFIG_SETTLE).await;
+    Ok(())
+}
+
+/// `When I publish new code of the function "F" and route 10% of alias "live" to it`: the
+/// first step of a blue/green release (the after-hook points the alias wholly back).
+#[when(
+    regex = r#"^I publish new code of the function "([^"]+)" and route (\d+)% of alias "([^"]+)" to it$"#
+)]
+async fn canary_release(
+    world: &mut AcceptWorld,
+    function: String,
+    percent: u32,
+    alias: String,
+) -> StepResult {
+    let function = world.render(&function)?;
+    let current = alias_version(world, &function, &alias).await?;
+    let (_, version) = publish_new_code(world, &function).await?;
+    world.undo.push(Undo::Alias {
+        function: function.clone(),
+        alias: alias.clone(),
+        version: current.clone(),
+    });
+    shift_alias(world, &function, &alias, &current, &version, percent).await?;
+    world.saved.insert("function".into(), function);
+    world.saved.insert("alias".into(), alias);
+    world.saved.insert("previous-version".into(), current);
+    world.saved.insert("new-version".into(), version);
+    Ok(())
+}
+
+/// `When I route 50% of alias "live" to the new version`: the next step of the release.
+#[when(regex = r#"^I route (\d+)% of alias "([^"]+)" to the new version$"#)]
+async fn shift_release(world: &mut AcceptWorld, percent: u32, alias: String) -> StepResult {
+    let function = world.saved("function")?.to_owned();
+    let previous = world.saved("previous-version")?.to_owned();
+    let new = world.saved("new-version")?.to_owned();
+    shift_alias(world, &function, &alias, &previous, &new, percent).await
+}
+
+/// `Then of 200 "/health" answers, about 10% report the new version and the rest the
+/// previous one`: each answer's `version` is one of the two, and the new version's share is
+/// within four standard deviations of the weight (binomial; at least ±2 answers) — a
+/// routing that ignores the weight fails, chance does not. At 100% every answer is new.
+#[then(
+    regex = r#"^of (\d+) "([^"]+)" answers, about (\d+)% report the new version and the rest the previous one$"#
+)]
+async fn version_shares(
+    world: &mut AcceptWorld,
+    count: u32,
+    path: String,
+    percent: u32,
+) -> StepResult {
+    if count == 0 || count > 2_000 || percent > 100 {
+        return Err(StepError::Usage(format!(
+            "{count} answers at {percent}%: 1..=2000 answers, 0..=100%"
+        )));
+    }
+    let path = world.render(&path)?;
+    let new = world.saved("new-version")?.to_owned();
+    let previous = world.saved("previous-version")?.to_owned();
+    let target = world.target()?;
+    let (mut got_new, mut got_previous, mut other) = (0u32, 0u32, Vec::new());
+    for _ in 0..count {
+        let ex = target
+            .get(&path, None)
+            .await
+            .map_err(|e| StepError::Infra(format!("GET {path}: {e}")))?;
+        let version = ex
+            .json()
+            .and_then(|j| j.get("version").and_then(|v| v.as_str()).map(str::to_owned));
+        match version.as_deref() {
+            Some(v) if v == new => got_new += 1,
+            Some(v) if v == previous => got_previous += 1,
+            v => {
+                if other.len() < 5 {
+                    other.push(format!("{} {v:?}", ex.status.as_u16()));
+                }
+            }
+        }
+    }
+    let p = f64::from(percent) / 100.0;
+    let n = f64::from(count);
+    let slack = (4.0 * (n * p * (1.0 - p)).sqrt()).max(2.0);
+    let expected = n * p;
+    let ok = other.is_empty()
+        && (f64::from(got_new) - expected).abs() <= slack
+        && got_new + got_previous == count;
+    ensure(
+        ok,
+        format!(
+            "about {percent}% of {count} answers (±{slack:.0}) report version {new}, the rest {previous}"
+        ),
+        format!(
+            "{got_new} report {new}, {got_previous} report {previous}{}",
+            if other.is_empty() {
+                String::new()
+            } else {
+                format!(", others: {}", other.join("; "))
+            }
+        ),
+    )
+}
+
+/// `Then the previous version is still published`: blue stays deployable while green serves.
+#[then(regex = r"^the previous version is still published$")]
+async fn previous_published(world: &mut AcceptWorld) -> StepResult {
+    let function = world.saved("function")?.to_owned();
+    let previous = world.saved("previous-version")?.to_owned();
+    let published = versions(world, &function).await?;
+    ensure(
+        published.iter().any(|v| v.to_string() == previous),
+        format!("version {previous} of {function} is still published"),
+        format!("versions {published:?}"),
+    )
 }
 
 /// Largest deployment package the emergency procedure downloads (Lambda's unzipped limit).
