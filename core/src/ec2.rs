@@ -38,7 +38,8 @@ pub enum Ec2Error {
 /// An EC2 client for one region and endpoint.
 #[derive(Debug, Clone)]
 pub struct Ec2 {
-    http: reqwest::Client,
+    /// `None` when the HTTP client could not be built (reported by every call).
+    http: Option<reqwest::Client>,
     endpoint: String,
     region: String,
     sdk: SdkConfig,
@@ -60,7 +61,7 @@ impl Ec2 {
             .timeout(CALL_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .unwrap_or_default();
+            .ok();
         Self {
             http,
             endpoint,
@@ -84,8 +85,11 @@ impl Ec2 {
         let body = form.finish();
         let url = format!("{}/", self.endpoint);
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let mut request = self
+        let http = self
             .http
+            .as_ref()
+            .ok_or_else(|| transport("the HTTP client could not be built".to_owned()))?;
+        let mut request = http
             .post(&url)
             .header("content-type", content_type)
             .body(body.clone());
