@@ -154,6 +154,15 @@ impl AcceptWorld {
     /// Fill `{env}`-style placeholders from the profile's vars for this system, so a
     /// scenario names resources as the runbook does (`site-builder-alerts-{env}`), and
     /// `{key}` placeholders from what earlier steps of the scenario saved.
+    /// A step's comma-separated list (`"a-{env}, b-{env}"`), each item trimmed and rendered.
+    pub fn render_list(&self, text: &str) -> Result<Vec<String>, StepError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| self.render(s))
+            .collect()
+    }
+
     pub fn render(&self, text: &str) -> Result<String, StepError> {
         let ctx = self.ctx()?;
         let vars = ctx

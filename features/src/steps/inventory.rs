@@ -8,14 +8,6 @@ use shakedown_core::target::aws_error_text;
 use crate::result::{StepError, StepResult, ensure};
 use crate::world::AcceptWorld;
 
-fn names(world: &AcceptWorld, text: &str) -> Result<Vec<String>, StepError> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| world.render(s))
-        .collect()
-}
-
 fn infra<E: std::error::Error + 'static, R: std::fmt::Debug>(
     call: &str,
     e: &aws_sdk_dynamodb::error::SdkError<E, R>,
@@ -27,7 +19,7 @@ fn infra<E: std::error::Error + 'static, R: std::fmt::Debug>(
 async fn functions_active(world: &mut AcceptWorld, list: String) -> StepResult {
     let lambda = aws_sdk_lambda::Client::new(world.sdk()?);
     let mut wrong = Vec::new();
-    let wanted = names(world, &list)?;
+    let wanted = world.render_list(&list)?;
     for name in &wanted {
         match lambda.get_function().function_name(name).send().await {
             Ok(out) => {
@@ -161,18 +153,10 @@ async fn buckets_counted(
         world.render(&suffix)?,
         world.render(&named)?,
     );
-    let s3 = aws_sdk_s3::Client::new(world.sdk()?);
-    let out = s3
-        .list_buckets()
-        .send()
-        .await
-        .map_err(|e| StepError::Infra(format!("s3 ListBuckets: {}", aws_error_text(&e))))?;
-    let buckets: Vec<String> = out
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name())
+    let buckets: Vec<String> = bucket_names(world)
+        .await?
+        .into_iter()
         .filter(|b| b.starts_with(&prefix) && b.ends_with(&suffix))
-        .map(str::to_owned)
         .collect();
     ensure(
         buckets.len() == count && buckets.contains(&named),
@@ -181,26 +165,26 @@ async fn buckets_counted(
     )
 }
 
-/// `Then the buckets "a, b" exist`: each name is among the account's buckets.
-#[then(regex = r#"^the buckets "([^"]+)" exist$"#)]
-async fn buckets_exist(world: &mut AcceptWorld, list: String) -> StepResult {
-    let names = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| world.render(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let s3 = aws_sdk_s3::Client::new(world.sdk()?);
-    let out = s3
+/// The account's bucket names (ListBuckets).
+async fn bucket_names(world: &AcceptWorld) -> Result<Vec<String>, StepError> {
+    let out = aws_sdk_s3::Client::new(world.sdk()?)
         .list_buckets()
         .send()
         .await
         .map_err(|e| StepError::Infra(format!("s3 ListBuckets: {}", aws_error_text(&e))))?;
-    let have: Vec<&str> = out.buckets().iter().filter_map(|b| b.name()).collect();
-    let missing: Vec<&String> = names
+    Ok(out
+        .buckets()
         .iter()
-        .filter(|n| !have.contains(&n.as_str()))
-        .collect();
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect())
+}
+
+/// `Then the buckets "a, b" exist`: each name is among the account's buckets.
+#[then(regex = r#"^the buckets "([^"]+)" exist$"#)]
+async fn buckets_exist(world: &mut AcceptWorld, list: String) -> StepResult {
+    let names = world.render_list(&list)?;
+    let have = bucket_names(world).await?;
+    let missing: Vec<&String> = names.iter().filter(|n| !have.contains(n)).collect();
     ensure(
         missing.is_empty() && !names.is_empty(),
         format!("buckets {}", names.join(", ")),

@@ -377,12 +377,7 @@ async fn invoke_each(world: &mut AcceptWorld, list: String, payload: String) -> 
         .map_err(|e| StepError::Usage(format!("payload {payload}: {e}")))?;
     let lambda = client(world)?;
     let mut wrong = Vec::new();
-    let names: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| world.render(s))
-        .collect::<Result<_, _>>()?;
+    let names = world.render_list(&list)?;
     for name in &names {
         match lambda
             .invoke()
@@ -703,12 +698,7 @@ async fn current_package(world: &AcceptWorld, function: &str) -> Result<Vec<u8>,
 async fn emergency_deploy(world: &mut AcceptWorld, list: String) -> StepResult {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let names: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| world.render(s))
-        .collect::<Result<_, _>>()?;
+    let names = world.render_list(&list)?;
     let lambda = client(world)?;
     for function in &names {
         let zip = current_package(world, function).await?;

@@ -181,11 +181,6 @@ async fn log_groups_exist(world: &AcceptWorld, names: &[String]) -> StepResult {
 
 #[then(regex = r#"^the log groups "([^"]+)" exist$"#)]
 async fn log_groups(world: &mut AcceptWorld, list: String) -> StepResult {
-    let names = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| world.render(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let names = world.render_list(&list)?;
     log_groups_exist(world, &names).await
 }
