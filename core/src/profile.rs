@@ -81,8 +81,12 @@ pub struct SystemProfile {
 pub enum MetricSource {
     #[default]
     Cloudwatch,
+    /// A Prometheus server (its HTTP API at `url`) and, where alerts are routed, the
+    /// Alertmanager it sends them to.
     Prometheus {
         url: String,
+        #[serde(default, rename = "alertmanager-url")]
+        alertmanager_url: Option<String>,
     },
 }
 
@@ -401,6 +405,8 @@ mod tests {
                 "styling-adventures",
                 "energy-insights",
                 "sergas",
+                "prometheus",
+                "alertmanager",
             ]
             .iter()
             .map(|s| (s.to_string(), format!("http://127.0.0.1:2/{s}")))

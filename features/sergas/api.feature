@@ -112,8 +112,8 @@ Feature: Sergas API
     Then the response is 403 with error code "forbidden"
 
   # Security monitoring: refused credentials are counted where a security alert rule can
-  # watch them (the seed names neither the metric nor the rule; the rule's Prometheus is
-  # not part of the local stack).
+  # watch them (the seed names neither the metric nor the rule; monitoring.feature checks
+  # that Prometheus evaluates the sergas-security rules).
   @mutating @claim(004-security-monitoring)
   Scenario: Refused credentials are counted in the application metrics
     Given I note the Prometheus counter "sergas_auth_failures_total" at "/metrics"

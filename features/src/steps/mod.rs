@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod network;
 pub mod notify;
 pub mod procedures;
+pub mod prometheus;
 pub mod resources;
 pub mod restore;
 pub mod slo;
