@@ -117,6 +117,13 @@ Feature: Energy Insights operations
     And the longest Duration of the function "energy-insights-agent-{env}" over the last hour stays below its configured timeout
     And the log group "/aws/lambda/energy-insights-agent-{env}" has no event matching "Task timed out" since the scenario started
 
+  # Troubleshooting symptom 9, DynamoDB throttling: under normal load nothing is throttled.
+  # Read over the last hour (which includes the smoke run and this suite's own traffic);
+  # every series of ThrottledRequests (per operation) and Read/WriteThrottleEvents counts.
+  @readonly @gate @claim(002-troubleshoot-4.9-dynamodb-throttling)
+  Scenario: No DynamoDB table was throttled over the last hour
+    Then no table of the runbook was throttled over the last hour
+
   # Troubleshooting Decision Tree §3 and §8: a 500 and a Lambda error are traceable in the
   # API function's log group and its AWS/Lambda Errors. The error is induced with AWS FIS
   # (aws:lambda:invocation-error; on AWS the function needs the FIS Lambda extension);

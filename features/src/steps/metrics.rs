@@ -501,3 +501,83 @@ async fn duration_below_timeout(world: &mut AcceptWorld, function: String) -> St
         format!("{longest:.0} ms"),
     )
 }
+
+/// DynamoDB's throttling metrics: `ThrottledRequests` (per table and operation) and the
+/// read and write throttle events (per table).
+const THROTTLE_METRICS: [&str; 3] = [
+    "ThrottledRequests",
+    "ReadThrottleEvents",
+    "WriteThrottleEvents",
+];
+
+/// `Then no table of the runbook was throttled over the last hour`: for each of the runbook's
+/// tables (which must exist), every published series of the throttling metrics — found with
+/// ListMetrics, since `ThrottledRequests` carries an `Operation` dimension too — sums to 0.
+#[then(regex = r"^no table of the runbook was throttled over the last hour$")]
+async fn no_table_throttled(world: &mut AcceptWorld) -> StepResult {
+    let tables: Vec<String> = world
+        .facts()?
+        .tables
+        .iter()
+        .map(|t| world.render(&t.name))
+        .collect::<Result<_, _>>()?;
+    ensure(
+        !tables.is_empty(),
+        "the runbook documents DynamoDB tables",
+        "none in its facts",
+    )?;
+    let ddb = aws_sdk_dynamodb::Client::new(world.sdk()?);
+    let cw = aws_sdk_cloudwatch::Client::new(world.sdk()?);
+    let mut throttled = Vec::new();
+    for table in &tables {
+        ddb.describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| {
+                StepError::mismatch(format!("the table {table} exists"), aws_error_text(&e))
+            })?;
+        for metric in THROTTLE_METRICS {
+            let listed = tokio::time::timeout(
+                CALL_TIMEOUT,
+                cw.list_metrics()
+                    .namespace("AWS/DynamoDB")
+                    .metric_name(metric)
+                    .dimensions(
+                        aws_sdk_cloudwatch::types::DimensionFilter::builder()
+                            .name("TableName")
+                            .value(table)
+                            .build(),
+                    )
+                    .send(),
+            )
+            .await
+            .map_err(|_| StepError::Infra(format!("cloudwatch ListMetrics {metric}: timed out")))?
+            .map_err(|e| {
+                StepError::Infra(format!(
+                    "cloudwatch ListMetrics {metric}: {}",
+                    aws_error_text(&e)
+                ))
+            })?;
+            for series in listed.metrics() {
+                let dims = series.dimensions().to_vec();
+                let points = datapoints(world, "AWS/DynamoDB", metric, &dims, 60).await?;
+                let sum: f64 = points.iter().filter_map(Datapoint::sum).sum();
+                if sum > 0.0 {
+                    throttled.push(format!(
+                        "{sum} in {}",
+                        describe("AWS/DynamoDB", metric, &dims, 60)
+                    ));
+                }
+            }
+        }
+    }
+    ensure(
+        throttled.is_empty(),
+        format!(
+            "no throttled request or event on {} over the last hour",
+            tables.join(", ")
+        ),
+        throttled.join("; "),
+    )
+}
