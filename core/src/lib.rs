@@ -12,6 +12,7 @@ pub mod event;
 pub mod exit;
 pub mod profile;
 pub mod redact;
+pub mod redis;
 pub mod report;
 pub mod runbook;
 pub mod stack;

@@ -73,6 +73,18 @@ pub struct SystemProfile {
     /// Where metrics come from.
     #[serde(default)]
     pub metrics: MetricSource,
+    /// The system's Redis, for the persistence checks (Sergas' DR section).
+    #[serde(default)]
+    pub redis: Option<RedisProfile>,
+}
+
+/// A Redis server: `redis://host:port` and the variable holding its password.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RedisProfile {
+    pub url: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
 }
 
 /// Metric source of a system.

@@ -465,6 +465,7 @@ mod tests {
             vars: Default::default(),
             auth,
             metrics: Default::default(),
+            redis: None,
         }
     }
 

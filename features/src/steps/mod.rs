@@ -30,6 +30,7 @@ pub mod network;
 pub mod notify;
 pub mod procedures;
 pub mod prometheus;
+pub mod redis;
 pub mod resources;
 pub mod restore;
 pub mod slo;
