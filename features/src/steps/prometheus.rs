@@ -252,19 +252,26 @@ async fn families_exposed(
 async fn rules_healthy(world: &mut AcceptWorld, groups: String) -> StepResult {
     let (prom, _) = urls(world)?;
     let wanted = world.render_list(&groups)?;
-    // Judge evaluations made on scraped data: after every active target's latest scrape
-    // (rules evaluated before the first scrape see no series and are trivially "ok").
+    // Judge evaluations made on scraped data: after the targets' latest scrape as the step
+    // starts (rules evaluated before a first scrape see no series and are trivially "ok").
     let deadline = Instant::now() + SETTLE;
-    let loaded = loop {
+    let scraped = loop {
         let targets = get_json(world, &format!("{prom}/api/v1/targets?state=active")).await?;
-        let scraped = targets["data"]["activeTargets"]
+        let times: Vec<i64> = targets["data"]["activeTargets"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|t| millis(&t["lastScrape"]).max(0))
-            .max()
-            .unwrap_or(0)
-            .max(world.started_ms);
+            .map(|t| millis(&t["lastScrape"]))
+            .collect();
+        // A target never scraped reports year 1 (or nothing).
+        let all_scraped = !times.is_empty() && times.iter().all(|t| *t > 0);
+        if all_scraped || Instant::now() > deadline {
+            break times.into_iter().max().unwrap_or(0).max(world.started_ms);
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    let deadline = Instant::now() + SETTLE;
+    let loaded = loop {
         let body = get_json(world, &format!("{prom}/api/v1/rules?type=alert")).await?;
         let loaded: Vec<Value> = body["data"]["groups"]
             .as_array()
