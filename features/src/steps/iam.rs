@@ -28,6 +28,15 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// A policy document's statements: IAM allows `Statement` to be one object or a list.
+fn statements(doc: &Value) -> Vec<Value> {
+    match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    }
+}
+
 /// What is over-broad in one policy document. `tables` and `buckets` are the names the
 /// role may reach; a DynamoDB or S3 resource naming anything else is reported too.
 pub fn policy_problems(
@@ -36,11 +45,7 @@ pub fn policy_problems(
     tables: &[String],
     buckets: &[String],
 ) -> Vec<String> {
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
+    let statements = statements(doc);
     let mut out = Vec::new();
     for (i, st) in statements.iter().enumerate() {
         if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
@@ -192,11 +197,7 @@ async fn role_problems(
 /// Whether a document denies DynamoDB calls made without TLS (`Deny` of `dynamodb:*` or `*`
 /// on the condition `aws:SecureTransport` = `false`).
 pub fn denies_insecure_dynamodb(doc: &Value) -> bool {
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
+    let statements = statements(doc);
     statements.iter().any(|st| {
         let deny = st.get("Effect").and_then(Value::as_str) == Some("Deny");
         let covers = strings(st.get("Action"))
@@ -346,11 +347,6 @@ fn wildcard(pattern: &str, text: &str) -> bool {
 /// Whether the documents allow `action` (on some resource): an Allow statement names it and
 /// no unconditional Deny of it on every resource does.
 pub fn allows_action(docs: &[Value], action: &str) -> bool {
-    let statements = |doc: &Value| match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
     let names = |st: &Value| {
         strings(st.get("Action"))
             .iter()
