@@ -151,3 +151,30 @@ Feature: Plot Palette jobs and templates
     And the after-hook deletes "/jobs/{job}" as that user
     And within 90 s, GET "/jobs/{job}" as that user has "/status" equal to "COMPLETED"
     And the response JSON at "/cost" is at most the one at "/budget_limit"
+
+  # Task 3 §4, spot interruption handling: ECS stops the worker's task as a Spot reclaim does
+  # (StopTask; the ECS agent sends SIGTERM), the worker checkpoints and hands the job back,
+  # another task resumes it from the checkpoint — never from fewer records — and completes it
+  # with every record; the service replaces the stopped task. Locally the worker's own agent
+  # loop turns StopTask into SIGTERM and the stack's service stand-in starts the replacement.
+  @destructive @serial @claim(000-arch-3.4-spot)
+  Scenario: A Spot-interrupted worker's job is resumed by another task and completes with every record
+    When I send POST "/jobs" as that user with the JSON body:
+      """
+      {"template_id": "{template}", "seed_data_key": "{seed}", "num_records": 1000, "budget_limit": 10.0}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/job_id" as "job"
+    And the after-hook deletes "/jobs/{job}" as that user
+    And within 90 s, GET "/jobs/{job}" as that user has "/records_generated" other than "0"
+    When I send GET "/jobs/{job}" as that user
+    Then I save the response JSON at "/worker_task_arn" as "task"
+    And I save the response JSON at "/records_generated" as "done"
+    When ECS stops the task "{task}" as a Spot interruption does
+    Then within 15 s, GET "/jobs/{job}" as that user has "/worker_task_arn" other than "{task}"
+    And the response JSON at "/records_generated" is at least "{done}"
+    And within 120 s, GET "/jobs/{job}" as that user has "/status" equal to "COMPLETED"
+    When I send GET "/jobs/{job}/export?format=jsonl" as that user
+    Then the response status is 200
+    And the response body is JSON lines of 1000 records, each with "row, description"
+    And within 30 s, the task "{task}" is STOPPED and its cluster runs the documented number of worker tasks again

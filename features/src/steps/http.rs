@@ -555,6 +555,23 @@ fn json_at_most(world: &mut AcceptWorld, left: String, right: String) -> StepRes
     }
 }
 
+/// `Then the response JSON at "/n" is at least "{saved}"`: numbers compared as numbers.
+#[then(regex = r#"^the response JSON at "([^"]*)" is at least "([^"]*)"$"#)]
+async fn json_at_least(world: &mut AcceptWorld, pointer: String, bound: String) -> StepResult {
+    let bound_text = world.render(&bound)?;
+    let bound: f64 = bound_text
+        .trim()
+        .parse()
+        .map_err(|_| StepError::Usage(format!("{bound_text:?} is not a number")))?;
+    let seen = json_text(world, &pointer)?;
+    let value = seen.as_deref().and_then(|s| s.trim().parse::<f64>().ok());
+    ensure(
+        value.is_some_and(|v| v >= bound),
+        format!("{pointer} at least {bound}"),
+        format!("{seen:?}"),
+    )
+}
+
 #[then(regex = r#"^the response JSON has no "([^"]*)"$"#)]
 fn json_has_no(world: &mut AcceptWorld, pointers: String) -> StepResult {
     let ex = world.response()?;

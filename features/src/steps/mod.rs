@@ -15,6 +15,7 @@ pub mod api;
 pub mod apigateway;
 pub mod auth;
 pub mod cdn;
+pub mod ecs;
 pub mod fis;
 pub mod frontend;
 pub mod healthcheck;
