@@ -419,6 +419,7 @@ mod tests {
                 "sergas",
                 "prometheus",
                 "alertmanager",
+                "redis",
             ]
             .iter()
             .map(|s| (s.to_string(), format!("http://127.0.0.1:2/{s}")))
