@@ -121,3 +121,16 @@ Feature: Sergas API
     And the protected API refuses a forged token with 401
     And the read-only identity is refused a write to "/api/v1/accounts" with 403
     And the Prometheus counter "sergas_auth_failures_total" at "/metrics" has grown by at least 3
+
+  # Architecture Overview, data flow: "Account analysis workflow". The seed names no endpoint:
+  # POST /api/v1/accounts/{id}/analysis (202, an analysis id) and GET /api/v1/analyses/{id}
+  # are assumed, as is the result's shape (recommendations with type, priority, title and
+  # rationale). Requesting one is a write: the writer identity does.
+  @mutating @claim(004-arch-analysis-flow)
+  Scenario: Analysing an existing account produces recommendations
+    When I send POST "/api/v1/accounts/acc-0001/analysis" as the writer identity
+    Then the response status is 202
+    And I save the response JSON at "/analysis_id" as "analysis"
+    And within 20 s, GET "/api/v1/analyses/{analysis}" as the writer identity has "/status" equal to "COMPLETED"
+    And the response JSON at "/account_id" is "acc-0001"
+    And every item at "/recommendations" has "/type, /priority, /title, /rationale"
