@@ -454,6 +454,7 @@ mod tests {
             defects: vec![],
             processes: vec![],
             started_at: "now".into(),
+            fixtures: "/w/fixtures".into(),
         };
         let resolved = profile.resolve(Some(&manifest)).unwrap();
         assert!(!resolved.uses_stack());

@@ -44,6 +44,10 @@ pub struct StackManifest {
     pub processes: Vec<StackProcess>,
     /// RFC 3339 start time.
     pub started_at: String,
+    /// The fixtures directory the stack was built from (`${stack.fixtures}` in a profile,
+    /// e.g. for the SDK examples a scenario runs).
+    #[serde(default)]
+    pub fixtures: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

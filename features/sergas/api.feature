@@ -134,3 +134,17 @@ Feature: Sergas API
     And within 20 s, GET "/api/v1/analyses/{analysis}" as the writer identity has "/status" equal to "COMPLETED"
     And the response JSON at "/account_id" is "acc-0001"
     And every item at "/recommendations" has "/type, /priority, /title, /rationale"
+
+  # Usage Examples: "python examples/analyze_account.py"; the documentation promises Python
+  # and JavaScript SDK examples that work against the API. Each runs with the environment's
+  # base URL and the writer's client credentials (the profile's `examples` var says where
+  # the examples are; locally the reference ones in fixtures/examples/sergas).
+  @mutating @claim(004-api-sdk)
+  Scenario Outline: The <language> SDK example analyses an account
+    When I run the SDK example "<command> acc-0002" with the API's base URL and the writer's client credentials
+    Then the example exits 0 and prints "recommendation(s)"
+
+    Examples:
+      | language   | command                                |
+      | Python     | python3 {examples}/analyze_account.py  |
+      | JavaScript | node {examples}/analyze_account.mjs    |

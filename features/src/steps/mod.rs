@@ -16,6 +16,7 @@ pub mod apigateway;
 pub mod auth;
 pub mod cdn;
 pub mod ecs;
+pub mod examples;
 pub mod fis;
 pub mod frontend;
 pub mod healthcheck;
