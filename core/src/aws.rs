@@ -57,6 +57,14 @@ pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
 }
 
 /// S3 needs path-style addressing against an endpoint override (`localhost`, `127.0.0.1`).
+/// The cluster of an ECS task ARN (`arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID`); `None`
+/// for an old-format ARN without the cluster, or anything else.
+pub fn task_cluster(task_arn: &str) -> Option<&str> {
+    let resource = task_arn.rsplit_once(":task/")?.1;
+    let (cluster, id) = resource.split_once('/')?;
+    (!cluster.is_empty() && !id.is_empty()).then_some(cluster)
+}
+
 pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3_config::Builder {
     aws_sdk_s3_config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some())
 }
@@ -64,4 +72,22 @@ pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3_config::Builder {
 /// Re-export so crates do not need to name the S3 crate's config module themselves.
 pub mod aws_sdk_s3_config {
     pub use aws_sdk_s3::config::Builder;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_of_a_task_arn() {
+        assert_eq!(
+            task_cluster("arn:aws:ecs:us-east-1:123456789012:task/plot-palette/abc"),
+            Some("plot-palette")
+        );
+        assert_eq!(
+            task_cluster("arn:aws:ecs:us-east-1:123456789012:task/abc"),
+            None
+        );
+        assert_eq!(task_cluster("nonsense"), None);
+    }
 }

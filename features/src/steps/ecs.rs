@@ -13,12 +13,10 @@ use tokio::time::Instant;
 use crate::result::{StepError, StepResult, ensure};
 use crate::world::AcceptWorld;
 
-/// The cluster of a task ARN (`arn:aws:ecs:r:a:task/CLUSTER/ID`).
+/// The cluster of a task ARN, or a usage error.
 fn cluster_of(task: &str) -> Result<String, StepError> {
-    task.rsplit_once(":task/")
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .map(|(cluster, _)| cluster.to_owned())
-        .filter(|c| !c.is_empty())
+    shakedown_core::aws::task_cluster(task)
+        .map(str::to_owned)
         .ok_or_else(|| StepError::Usage(format!("{task:?} is not an ECS task ARN with a cluster")))
 }
 
