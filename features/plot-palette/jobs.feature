@@ -157,8 +157,10 @@ Feature: Plot Palette jobs and templates
   # another task resumes it from the checkpoint — never from fewer records — and completes it
   # with every record; the service replaces the stopped task. Locally the worker's own agent
   # loop turns StopTask into SIGTERM and the stack's service stand-in starts the replacement.
+  # The same interruption injected as a game day does, with FIS (aws:ecs:stop-task), is
+  # applied locally by the reference services' fault plane.
   @destructive @serial @claim(000-arch-3.4-spot)
-  Scenario: A Spot-interrupted worker's job is resumed by another task and completes with every record
+  Scenario Outline: A worker's job interrupted by <interruption> is resumed by another task and completes with every record
     When I send POST "/jobs" as that user with the JSON body:
       """
       {"template_id": "{template}", "seed_data_key": "{seed}", "num_records": 1000, "budget_limit": 10.0}
@@ -170,7 +172,7 @@ Feature: Plot Palette jobs and templates
     When I send GET "/jobs/{job}" as that user
     Then I save the response JSON at "/worker_task_arn" as "task"
     And I save the response JSON at "/records_generated" as "done"
-    When ECS stops the task "{task}" as a Spot interruption does
+    When <stop>
     Then within 15 s, GET "/jobs/{job}" as that user has "/worker_task_arn" other than "{task}"
     And the response JSON at "/records_generated" is at least "{done}"
     And within 120 s, GET "/jobs/{job}" as that user has "/status" equal to "COMPLETED"
@@ -178,3 +180,8 @@ Feature: Plot Palette jobs and templates
     Then the response status is 200
     And the response body is JSON lines of 1000 records, each with "row, description"
     And within 30 s, the task "{task}" is STOPPED and its cluster runs the documented number of worker tasks again
+
+    Examples:
+      | interruption                 | stop                                                        |
+      | a Spot interruption          | ECS stops the task "{task}" as a Spot interruption does     |
+      | an FIS aws:ecs:stop-task     | an FIS experiment stops the task "{task}"                   |

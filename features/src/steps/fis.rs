@@ -63,7 +63,7 @@ async fn invocation_errors(
         world,
         &format!("shakedown acceptance: {percent}% invocation errors on {function}"),
         action,
-        target,
+        ("functions", target),
         duration,
     )
     .await
@@ -97,8 +97,36 @@ async fn invocation_delays(
         world,
         &format!("shakedown acceptance: {delay_ms} ms delay on {percent}% of {function}"),
         action,
-        target,
+        ("functions", target),
         duration,
+    )
+    .await
+}
+
+/// `When an FIS experiment stops the task "{task}"`: `aws:ecs:stop-task` on that task (a
+/// Spot interruption or a scale-in, as a game day injects it). On AWS the profile's
+/// `fis-role-arn` must allow `ecs:StopTask`; locally the fault plane stops the task.
+#[when(regex = r#"^an FIS experiment stops the task "([^"]+)"$"#)]
+async fn stop_task(world: &mut AcceptWorld, task: String) -> StepResult {
+    let task = world.render(&task)?;
+    let action = CreateExperimentTemplateActionInput::builder()
+        .action_id("aws:ecs:stop-task")
+        .description(format!("stop {task}"))
+        .targets("Tasks", "tasks")
+        .build()
+        .map_err(|e| StepError::Usage(format!("FIS action: {e}")))?;
+    let target = CreateExperimentTemplateTargetInput::builder()
+        .resource_type("aws:ecs:task")
+        .resource_arns(&task)
+        .selection_mode("ALL")
+        .build()
+        .map_err(|e| StepError::Usage(format!("FIS target: {e}")))?;
+    run(
+        world,
+        &format!("shakedown acceptance: stop the task {task}"),
+        action,
+        ("tasks", target),
+        Duration::ZERO,
     )
     .await
 }
@@ -140,11 +168,13 @@ async fn function_target(
 }
 
 /// Create the template, start the experiment, wait until it runs.
+/// `duration` zero: a one-shot action (`aws:ecs:stop-task`), done once applied, so the
+/// experiment may already be `completed` when first read.
 async fn run(
     world: &mut AcceptWorld,
     description: &str,
     action: CreateExperimentTemplateActionInput,
-    target: CreateExperimentTemplateTargetInput,
+    target: (&str, CreateExperimentTemplateTargetInput),
     duration: Duration,
 ) -> StepResult {
     let role = world.render("{fis-role-arn}")?;
@@ -162,7 +192,7 @@ async fn run(
                 .build()
                 .map_err(|e| StepError::Usage(format!("FIS stop condition: {e}")))?,
         )
-        .targets("functions", target)
+        .targets(target.0, target.1)
         .actions("inject", action)
         .tags(TAG.0, TAG.1)
         .send()
@@ -200,11 +230,18 @@ async fn run(
         .unwrap_or_default()
         .to_owned();
     world.undo.push(Undo::StopExperiment { id: id.clone() });
-    let deadline = Instant::now() + START_DEADLINE.min(duration);
+    let one_shot = duration.is_zero();
+    let deadline = Instant::now()
+        + if one_shot {
+            START_DEADLINE
+        } else {
+            START_DEADLINE.min(duration)
+        };
     loop {
         let (status, reason) = state(world, &id).await?;
         match status {
             ExperimentStatus::Running => return Ok(()),
+            ExperimentStatus::Completed if one_shot => return Ok(()),
             ExperimentStatus::Pending | ExperimentStatus::Initiating
                 if Instant::now() < deadline =>
             {
