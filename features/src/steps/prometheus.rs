@@ -68,6 +68,15 @@ async fn get_json(world: &AcceptWorld, url: &str) -> Result<Value, StepError> {
         .map_err(|e| StepError::Infra(format!("GET {url}: not JSON ({e})")))
 }
 
+/// Prometheus' active scrape targets (`/api/v1/targets?state=active`).
+async fn active_targets(world: &AcceptWorld, prom: &str) -> Result<Vec<Value>, StepError> {
+    let body = get_json(world, &format!("{prom}/api/v1/targets?state=active")).await?;
+    Ok(body["data"]["activeTargets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
 /// Prometheus' `/api/v1/query` for `query`: the result vector.
 async fn instant(world: &AcceptWorld, prom: &str, query: &str) -> Result<Vec<Value>, StepError> {
     let url = reqwest::Url::parse_with_params(&format!("{prom}/api/v1/query"), [("query", query)])
@@ -88,13 +97,10 @@ async fn targets_up(world: &mut AcceptWorld, job: String) -> StepResult {
     let (prom, _) = urls(world)?;
     let deadline = Instant::now() + SETTLE;
     let targets = loop {
-        let body = get_json(world, &format!("{prom}/api/v1/targets?state=active")).await?;
-        let targets: Vec<Value> = body["data"]["activeTargets"]
-            .as_array()
+        let targets: Vec<Value> = active_targets(world, &prom)
+            .await?
             .into_iter()
-            .flatten()
             .filter(|t| t["labels"]["job"] == job.as_str())
-            .cloned()
             .collect();
         // Judge a scrape made during the scenario, not one from before a change.
         let settled = !targets.is_empty()
@@ -256,11 +262,9 @@ async fn rules_healthy(world: &mut AcceptWorld, groups: String) -> StepResult {
     // starts (rules evaluated before a first scrape see no series and are trivially "ok").
     let deadline = Instant::now() + SETTLE;
     let scraped = loop {
-        let targets = get_json(world, &format!("{prom}/api/v1/targets?state=active")).await?;
-        let times: Vec<i64> = targets["data"]["activeTargets"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let times: Vec<i64> = active_targets(world, &prom)
+            .await?
+            .iter()
             .map(|t| millis(&t["lastScrape"]))
             .collect();
         // A target never scraped reports year 1 (or nothing).
