@@ -76,6 +76,39 @@ pub struct SystemProfile {
     /// The system's Redis, for the persistence checks (Sergas' DR section).
     #[serde(default)]
     pub redis: Option<RedisProfile>,
+    /// The system's PostgreSQL, for the migration and DR checks (Sergas).
+    #[serde(default)]
+    pub database: Option<DatabaseProfile>,
+}
+
+/// A PostgreSQL database and what its DR procedures leave behind.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DatabaseProfile {
+    /// `postgres://host:port/database`.
+    pub url: String,
+    /// The role the checks log in as (the application's: they read, and a DR drill writes
+    /// marker rows through the API, not as this role).
+    pub user: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The deployed release's migrations (`NNN_name.sql`); the newest is the head the
+    /// database must be at.
+    #[serde(default)]
+    pub migrations: Option<String>,
+    /// Where `backup-database.sh` writes its dumps (`*.dump`, `pg_dump -Fc`).
+    #[serde(default)]
+    pub backups: Option<String>,
+    /// How often a backup is taken: the newest must be younger than this.
+    #[serde(default, with = "humantime_serde")]
+    pub backup_interval: Option<Duration>,
+    /// `restore-database.sh` as an argv. The harness runs it with
+    /// `SHAKEDOWN_RESTORE_ACTION=restore|stop`, `SHAKEDOWN_RESTORE_DIR` (an empty scratch
+    /// directory), `SHAKEDOWN_RESTORE_PORT` (a free loopback port) and, for a point-in-time
+    /// restore, `SHAKEDOWN_RESTORE_TARGET_TIME` (RFC 3339, UTC); `restore` leaves a server
+    /// with the same roles on that port, `stop` stops it.
+    #[serde(default)]
+    pub restore_command: Option<Vec<String>>,
 }
 
 /// A Redis server: `redis://host:port` and the variable holding its password.
@@ -420,6 +453,7 @@ mod tests {
                 "prometheus",
                 "alertmanager",
                 "redis",
+                "postgres",
             ]
             .iter()
             .map(|s| (s.to_string(), format!("http://127.0.0.1:2/{s}")))
@@ -455,6 +489,7 @@ mod tests {
             processes: vec![],
             started_at: "now".into(),
             fixtures: "/w/fixtures".into(),
+            state: "/w/target/shakedown/local".into(),
         };
         let resolved = profile.resolve(Some(&manifest)).unwrap();
         assert!(!resolved.uses_stack());

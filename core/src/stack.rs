@@ -48,6 +48,10 @@ pub struct StackManifest {
     /// e.g. for the SDK examples a scenario runs).
     #[serde(default)]
     pub fixtures: String,
+    /// The stack's state directory (`${stack.state}`: where its PostgreSQL keeps the WAL
+    /// archive and backups the DR scripts read).
+    #[serde(default)]
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

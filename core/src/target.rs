@@ -466,6 +466,7 @@ mod tests {
             auth,
             metrics: Default::default(),
             redis: None,
+            database: None,
         }
     }
 

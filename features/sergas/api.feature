@@ -19,6 +19,14 @@ Feature: Sergas API
   Scenario: Post-deployment health checks report the system and its dependencies
     Then the health endpoint answers healthy with the documented schema
 
+  # "Database setup and migrations": every migration the release ships (the profile's
+  # database.migrations) is recorded as applied, and the service reaches its database.
+  @readonly @gate @claim(004-deploy-migrations)
+  Scenario: The database schema is at the release's newest migration
+    Then the database schema is at the release's newest migration
+    When I send GET "/health"
+    Then the response JSON at "/checks/database" is "ok"
+
   @readonly @gate @claim(004-api-filtering)
   Scenario Outline: Accounts filter by status, and the total counts only what matches
     When I send GET "/api/v1/accounts?status=<status>&page_size=100" as the test user

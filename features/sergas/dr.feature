@@ -6,3 +6,54 @@ Feature: Sergas disaster recovery
   @readonly @gate @claim(004-dr-redis)
   Scenario: Redis persists its data and its last snapshot is recent
     Then Redis persists its data: the append-only file is on, RDB snapshots are scheduled, and the last snapshot succeeded within 24 h
+
+  # "archive-wal.sh: WAL archiving", read from PostgreSQL: archive_mode on, the archiver not
+  # failing (its failure count steady over two reads, its last attempt a success), and a
+  # segment archived within the 15-minute RPO.
+  @readonly @gate @claim(004-dr-wal)
+  Scenario: PostgreSQL archives its write-ahead log
+    Then PostgreSQL archives its WAL: archive_mode is on, no archive attempt fails, and a segment was archived within 15 minutes
+
+  # RPO 15 minutes: what a restore can reach is bounded by archive_timeout (a quiet database
+  # still closes its segment) and by the age of the newest archived segment.
+  @readonly @gate @claim(004-dr-rpo)
+  Scenario: The newest recoverable point is within the 15-minute RPO
+    Then the newest recoverable point is at most 15 minutes old: archive_timeout is at most that and a segment was archived within it
+
+  # "backup-database.sh: automated database backups": the newest dump is within the backup
+  # interval (the profile's backup-interval; the seed names none, daily assumed), not empty,
+  # and its table of contents readable by pg_restore.
+  @readonly @gate @claim(004-dr-db-backup)
+  Scenario: The newest database backup is recent and readable
+    Then the newest database backup is younger than the backup interval, not empty, and pg_restore reads it
+
+  # "Point-in-time recovery": a marker account written before T and one written after; the
+  # profile's restore command (restore-database.sh) recovers the newest base backup and the
+  # WAL archive to T into a scratch server, never the live one.
+  @mutating @claim(004-dr-pitr)
+  Scenario: A point-in-time restore brings back what was written before T and nothing after
+    When I send POST "/api/v1/accounts" as the writer identity with the JSON body:
+      """
+      {"name": "shakedown pitr before", "owner": "shakedown"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "before"
+    And the after-hook deletes "/api/v1/accounts/{before}" as the writer identity
+    When the restore point is taken
+    And I send POST "/api/v1/accounts" as the writer identity with the JSON body:
+      """
+      {"name": "shakedown pitr after", "owner": "shakedown"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "after"
+    And the after-hook deletes "/api/v1/accounts/{after}" as the writer identity
+    When the database's newest changes are archived
+    And the database is restored to the restore point into a scratch server
+    Then the restored database has the account "{before}" and not the account "{after}"
+
+  # "restore-database.sh: database restoration": the newest dump restored into a scratch
+  # server holds every row the dump holds, and the application's role can log in to it.
+  @mutating @claim(004-dr-restore-db)
+  Scenario: The newest database backup restores with every row
+    When the newest database backup is restored into a scratch server
+    Then every table of the restored database holds as many rows as the backup

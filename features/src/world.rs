@@ -63,6 +63,8 @@ pub enum Undo {
     DeleteExperimentTemplate { id: String },
     /// Set a Lambda function's Timeout back.
     FunctionTimeout { function: String, seconds: i32 },
+    /// Stop a scratch database a restore drill started and remove its directory.
+    StopScratchDatabase { dir: std::path::PathBuf, port: u16 },
 }
 
 /// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber

@@ -30,6 +30,7 @@ pub mod logs;
 pub mod metrics;
 pub mod network;
 pub mod notify;
+pub mod postgres;
 pub mod procedures;
 pub mod prometheus;
 pub mod redis;
@@ -70,6 +71,9 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::DeleteExperimentTemplate { id } => fis::delete_template(world, id).await,
             Undo::FunctionTimeout { function, seconds } => {
                 lambda::set_timeout(world, function, *seconds).await
+            }
+            Undo::StopScratchDatabase { dir, port } => {
+                postgres::stop_scratch(world, dir, *port).await
             }
             Undo::Wait { seconds } => {
                 tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
