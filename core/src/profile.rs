@@ -102,6 +102,9 @@ pub struct DatabaseProfile {
     /// How often a backup is taken: the newest must be younger than this.
     #[serde(default, with = "humantime_serde")]
     pub backup_interval: Option<Duration>,
+    /// How long backups are kept: rotation deletes older ones.
+    #[serde(default, with = "humantime_serde")]
+    pub backup_retention: Option<Duration>,
     /// `restore-database.sh` as an argv. The harness runs it with
     /// `SHAKEDOWN_RESTORE_ACTION=restore|stop`, `SHAKEDOWN_RESTORE_DIR` (an empty scratch
     /// directory), `SHAKEDOWN_RESTORE_PORT` (a free loopback port) and, for a point-in-time

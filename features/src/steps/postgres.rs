@@ -302,6 +302,88 @@ async fn newest_backup_readable(world: &mut AcceptWorld) -> StepResult {
     )
 }
 
+/// `Then every table of the database was vacuumed within 7 days` (by VACUUM or autovacuum:
+/// the weekly maintenance's vacuum, read from `pg_stat_user_tables`).
+#[then(regex = r"^every table of the database was vacuumed within (\d+) days$")]
+async fn vacuumed(world: &mut AcceptWorld, days: u64) -> StepResult {
+    let client = connect(world).await?;
+    let rows = query(
+        &client,
+        "read pg_stat_user_tables",
+        "SELECT schemaname || '.' || relname, \
+         extract(epoch FROM now() - greatest(last_vacuum, last_autovacuum))::float8 \
+         FROM pg_stat_user_tables ORDER BY 1",
+        &[],
+    )
+    .await?;
+    ensure(
+        !rows.is_empty(),
+        "the database's tables in pg_stat_user_tables",
+        "no user table",
+    )?;
+    let limit = (days * 86_400) as f64;
+    let overdue: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let table: String = r.get(0);
+            let since: Option<f64> = r.get(1);
+            match since {
+                Some(s) if s <= limit => None,
+                Some(s) => Some(format!("{table} {:.1} days ago", s / 86_400.0)),
+                None => Some(format!("{table} never")),
+            }
+        })
+        .collect();
+    ensure(
+        overdue.is_empty(),
+        format!(
+            "all {} tables vacuumed within {days} days (weekly maintenance)",
+            rows.len()
+        ),
+        format!("last vacuumed: {}", overdue.join(", ")),
+    )
+}
+
+/// `Then no database backup is older than the backup retention` (rotation deletes them).
+#[then(regex = r"^no database backup is older than the backup retention$")]
+async fn rotated(world: &mut AcceptWorld) -> StepResult {
+    let db = profile(world)?;
+    let dir = db.backups.clone().ok_or_else(|| {
+        StepError::Usage("the profile's database has no `backups` directory".into())
+    })?;
+    let retention = db.backup_retention.ok_or_else(|| {
+        StepError::Usage("the profile's database has no `backup-retention`".into())
+    })?;
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| StepError::Infra(format!("read backups {dir}: {e}")))?;
+    let mut kept = 0;
+    let mut stale = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.extension().is_some_and(|x| x == "dump") {
+            continue;
+        }
+        kept += 1;
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
+        if age > retention {
+            stale.push(format!("{} ({} old)", path.display(), span(age)));
+        }
+    }
+    ensure(
+        stale.is_empty(),
+        format!(
+            "every backup younger than the {} retention ({kept} kept)",
+            span(retention)
+        ),
+        format!("past retention: {}", stale.join(", ")),
+    )
+}
+
 /// `90 s`, `12.5 min`, `26.0 h`.
 fn span(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -309,8 +391,10 @@ fn span(d: Duration) -> String {
         format!("{s:.0} s")
     } else if s < 7200.0 {
         format!("{:.1} min", s / 60.0)
-    } else {
+    } else if s < 3.0 * 86_400.0 {
         format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.1} days", s / 86_400.0)
     }
 }
 
