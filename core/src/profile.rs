@@ -79,6 +79,12 @@ pub struct SystemProfile {
     /// The system's PostgreSQL, for the migration and DR checks (Sergas).
     #[serde(default)]
     pub database: Option<DatabaseProfile>,
+    /// The operations scripts the runbook names (`quick-diagnostic`, `daily-health-check`),
+    /// each as an argv. The harness runs them with the components' addresses in
+    /// `SHAKEDOWN_{API,DATABASE,REDIS,PROMETHEUS,ALERTMANAGER}_URL`, Redis's password in
+    /// `SHAKEDOWN_REDIS_PASSWORD` and the backups directory in `SHAKEDOWN_BACKUPS_DIR`.
+    #[serde(default)]
+    pub ops: BTreeMap<String, Vec<String>>,
 }
 
 /// A PostgreSQL database and what its DR procedures leave behind.

@@ -467,6 +467,7 @@ mod tests {
             metrics: Default::default(),
             redis: None,
             database: None,
+            ops: Default::default(),
         }
     }
 

@@ -30,6 +30,7 @@ pub mod logs;
 pub mod metrics;
 pub mod network;
 pub mod notify;
+pub mod ops;
 pub mod postgres;
 pub mod procedures;
 pub mod prometheus;

@@ -31,7 +31,7 @@ const RUNTIME_PREFIXES: [&str; 6] = [
 ];
 
 /// The profile's Prometheus and Alertmanager URLs.
-fn urls(world: &AcceptWorld) -> Result<(String, Option<String>), StepError> {
+pub fn urls(world: &AcceptWorld) -> Result<(String, Option<String>), StepError> {
     match &world.target()?.profile.metrics {
         MetricSource::Prometheus {
             url,
