@@ -360,7 +360,7 @@ async fn rotated(world: &mut AcceptWorld) -> StepResult {
     let mut stale = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if !path.extension().is_some_and(|x| x == "dump") {
+        if path.extension().is_none_or(|x| x != "dump") {
             continue;
         }
         kept += 1;
