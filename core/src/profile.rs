@@ -108,6 +108,11 @@ pub struct DatabaseProfile {
     /// How often a backup is taken: the newest must be younger than this.
     #[serde(default, with = "humantime_serde")]
     pub backup_interval: Option<Duration>,
+    /// Where the full (base) backups are, one directory each with its `backup_label`
+    /// (`pg_basebackup -Fp`): the monthly maintenance's, and where a point-in-time restore
+    /// starts.
+    #[serde(default)]
+    pub full_backups: Option<String>,
     /// How long backups are kept: rotation deletes older ones.
     #[serde(default, with = "humantime_serde")]
     pub backup_retention: Option<Duration>,

@@ -29,9 +29,12 @@ Feature: Sergas disaster recovery
 
   # "Point-in-time recovery": a marker account written before T and one written after; the
   # profile's restore command (restore-database.sh) recovers the newest base backup and the
-  # WAL archive to T into a scratch server, never the live one.
-  @mutating @claim(004-dr-pitr)
+  # WAL archive to T into a scratch server, never the live one. That base backup is the
+  # Operations Manual's "Monthly maintenance: full backups": younger than a month, and
+  # restorable as the drill shows.
+  @mutating @claim(004-dr-pitr) @claim(004-ops-monthly-backup)
   Scenario: A point-in-time restore brings back what was written before T and nothing after
+    Given the newest full backup is younger than 31 days
     When I send POST "/api/v1/accounts" as the writer identity with the JSON body:
       """
       {"name": "shakedown pitr before", "owner": "shakedown"}

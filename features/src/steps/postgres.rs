@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cucumber::{then, when};
+use cucumber::{given, then, when};
 use shakedown_core::postgres::{Client, ToSql};
 use shakedown_core::profile::{DatabaseProfile, Secret};
 
@@ -384,6 +384,53 @@ async fn rotated(world: &mut AcceptWorld) -> StepResult {
     )
 }
 
+/// `Given the newest full backup is younger than 31 days` — the base backups' own record of
+/// when they started (`backup_label`'s `START TIME`), not a file's time.
+#[given(regex = r"^the newest full backup is younger than (\d+) days$")]
+async fn full_backup_recent(world: &mut AcceptWorld, days: u64) -> StepResult {
+    let db = profile(world)?;
+    let dir = db.full_backups.clone().ok_or_else(|| {
+        StepError::Usage("the profile's database has no `full-backups` directory".into())
+    })?;
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| StepError::Infra(format!("read full backups {dir}: {e}")))?;
+    let newest = entries
+        .flatten()
+        .filter_map(|e| {
+            let label = std::fs::read_to_string(e.path().join("backup_label")).ok()?;
+            Some((label_start(&label)?, e.path()))
+        })
+        .max_by_key(|(start, _)| *start);
+    let Some((start, path)) = newest else {
+        return Err(StepError::mismatch(
+            "at least one full backup (a directory with a backup_label)",
+            format!("none in {dir}"),
+        ));
+    };
+    let age = chrono::Utc::now() - start;
+    ensure(
+        age <= chrono::Duration::days(days as i64),
+        format!("a full backup started within the last {days} days"),
+        format!(
+            "the newest, {}, started {}",
+            path.display(),
+            start.to_rfc3339()
+        ),
+    )
+}
+
+/// `START TIME: 2026-12-01 02:37:46 UTC` of a `backup_label`.
+fn label_start(label: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let value = label
+        .lines()
+        .find_map(|l| l.strip_prefix("START TIME: "))?
+        .trim()
+        .trim_end_matches(" UTC");
+    chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 /// `90 s`, `12.5 min`, `26.0 h`.
 fn span(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -705,6 +752,17 @@ fn copy_counts(sql: &str) -> Vec<(String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backup_labels_give_their_start() {
+        let label = "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n\
+                     START TIME: 2026-12-01 02:37:46 UTC\nLABEL: pg_basebackup base backup\n";
+        assert_eq!(
+            label_start(label).map(|t| t.to_rfc3339()),
+            Some("2026-12-01T02:37:46+00:00".to_owned())
+        );
+        assert_eq!(label_start("LABEL: x\n"), None);
+    }
 
     #[test]
     fn copy_blocks_are_counted() {
