@@ -123,6 +123,14 @@ pub struct DatabaseProfile {
     /// with the same roles on that port, `stop` stops it.
     #[serde(default)]
     pub restore_command: Option<Vec<String>>,
+    /// A DR drill's simulated loss of the live database, as an argv (locally
+    /// `shakedown-stack database lose`; on a real environment e.g. an FIS experiment or a
+    /// forced failover). Only `@destructive` scenarios run it.
+    #[serde(default)]
+    pub loss_command: Option<Vec<String>>,
+    /// `restore-from-backup.sh`: brings the live database back after a loss, as an argv.
+    #[serde(default)]
+    pub recover_command: Option<Vec<String>>,
 }
 
 /// A Redis server: `redis://host:port` and the variable holding its password.
@@ -504,6 +512,7 @@ mod tests {
             started_at: "now".into(),
             fixtures: "/w/fixtures".into(),
             state: "/w/target/shakedown/local".into(),
+            stack_bin: "/w/target/debug/shakedown-stack".into(),
         };
         let resolved = profile.resolve(Some(&manifest)).unwrap();
         assert!(!resolved.uses_stack());

@@ -52,6 +52,10 @@ pub struct StackManifest {
     /// archive and backups the DR scripts read).
     #[serde(default)]
     pub state: String,
+    /// The `shakedown-stack` binary that started the stack (`${stack.stack-bin}`: profiles
+    /// name its `database lose|recover` drill commands).
+    #[serde(default)]
+    pub stack_bin: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

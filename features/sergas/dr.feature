@@ -69,3 +69,23 @@ Feature: Sergas disaster recovery
   Scenario: Weekly maintenance vacuums every table and rotates old backups
     Then every table of the database was vacuumed within 7 days
     And no database backup is older than the backup retention
+
+  # "RTO: 15 minutes": a drill on the live database. An account is written, the database is
+  # lost (the profile's loss-command; locally the server crash-stopped and its data
+  # directory removed), restore-from-backup.sh's part brings it back from the newest base
+  # backup and the WAL archive, and the API must be healthy and serving — with the account —
+  # within 15 minutes of the outage's start. Alone (@serial): the outage is everyone's.
+  @destructive @serial @claim(004-dr-rto)
+  Scenario: After losing its database the API is back within the 15-minute RTO
+    When I send POST "/api/v1/accounts" as the writer identity with the JSON body:
+      """
+      {"name": "shakedown rto drill", "owner": "shakedown"}
+      """
+    Then the response status is 201
+    And I save the response JSON at "/id" as "before"
+    And the after-hook deletes "/api/v1/accounts/{before}" as the writer identity
+    When the live database is lost
+    And the live database is recovered from backup
+    Then the API is healthy and serves accounts within 15 minutes of the outage's start
+    When I send GET "/api/v1/accounts/{before}" as the test user
+    Then the response status is 200

@@ -65,6 +65,8 @@ pub enum Undo {
     FunctionTimeout { function: String, seconds: i32 },
     /// Stop a scratch database a restore drill started and remove its directory.
     StopScratchDatabase { dir: std::path::PathBuf, port: u16 },
+    /// Recover a live database a drill lost (when the scenario ended before its recovery).
+    RecoverDatabase,
 }
 
 /// Every scenario runs holding this lock: shared, or exclusive for `@serial` ones. cucumber

@@ -76,6 +76,7 @@ pub async fn undo_all(world: &mut AcceptWorld) {
             Undo::StopScratchDatabase { dir, port } => {
                 postgres::stop_scratch(world, dir, *port).await
             }
+            Undo::RecoverDatabase => postgres::recover_live(world).await,
             Undo::Wait { seconds } => {
                 tokio::time::sleep(std::time::Duration::from_secs(*seconds)).await;
                 Ok(())

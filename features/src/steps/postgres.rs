@@ -492,6 +492,10 @@ async fn restore_point(world: &mut AcceptWorld) -> StepResult {
 /// (`pg_switch_wal`, archive-wal.sh's duty) and wait until the archiver has it.
 #[when(regex = r"^the database's newest changes are archived$")]
 async fn archive_now(world: &mut AcceptWorld) -> StepResult {
+    archive_current(world).await
+}
+
+async fn archive_current(world: &AcceptWorld) -> StepResult {
     let client = connect(world).await?;
     let rows = query(
         &client,
@@ -507,7 +511,7 @@ async fn archive_now(world: &mut AcceptWorld) -> StepResult {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let now = archiver(&client).await?;
-        // Segment names of one timeline sort in WAL order.
+        // Segment names sort in WAL order (timeline first).
         if now
             .last_archived_wal
             .as_deref()
@@ -527,6 +531,178 @@ async fn archive_now(world: &mut AcceptWorld) -> StepResult {
             ));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Run one of the profile's drill commands (`loss-command`, `recover-command`).
+async fn drill(command: &[String], what: &str, timeout: Duration) -> Result<String, StepError> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| StepError::Usage(format!("an empty {what}")))?;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(timeout, cmd.output())
+        .await
+        .map_err(|_| {
+            StepError::mismatch(
+                format!("the {what} finishes within {} s", timeout.as_secs()),
+                "still running; stopped",
+            )
+        })?
+        .map_err(|e| StepError::Infra(format!("run the {what} `{}`: {e}", command.join(" "))))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(StepError::mismatch(
+            format!("the {what} `{}` succeeds", command.join(" ")),
+            format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ))
+    }
+}
+
+/// `When the live database is lost` — a DR drill's outage: the newest changes archived
+/// first (what a 15-minute RPO allows to lose is not the point here), then the profile's
+/// loss command; the outage starts now, and the API must say its database is down.
+#[when(regex = r"^the live database is lost$")]
+async fn lose(world: &mut AcceptWorld) -> StepResult {
+    let db = profile(world)?;
+    let command = db
+        .loss_command
+        .clone()
+        .ok_or_else(|| StepError::Usage("the profile's database has no `loss-command`".into()))?;
+    archive_current(world).await?;
+    world.saved.insert(
+        "outage-start-ms".into(),
+        chrono::Utc::now().timestamp_millis().to_string(),
+    );
+    // From here on the after-hook recovers the database if the scenario stops early.
+    world.undo.push(Undo::RecoverDatabase);
+    drill(&command, "loss-command", Duration::from_secs(120)).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        crate::steps::http::send(
+            world,
+            "GET",
+            "/health",
+            crate::steps::http::Caller::Anonymous,
+            None,
+            &[],
+            None,
+        )
+        .await?;
+        let ex = world.response()?;
+        let database = serde_json::from_str::<serde_json::Value>(&ex.body)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/checks/database")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_owned)
+            });
+        if database.as_deref() != Some("ok") {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(StepError::mismatch(
+                "GET /health reports the lost database (checks.database not ok)",
+                format!("{} {}", ex.status, trim_body(&ex.body)),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn trim_body(body: &str) -> String {
+    body.chars().take(300).collect()
+}
+
+/// `When the live database is recovered from backup` — the profile's recover command
+/// (restore-from-backup.sh), bounded by the RTO.
+#[when(regex = r"^the live database is recovered from backup$")]
+async fn recover(world: &mut AcceptWorld) -> StepResult {
+    recover_live(world).await?;
+    world.undo.retain(|u| !matches!(u, Undo::RecoverDatabase));
+    Ok(())
+}
+
+/// Run the profile's recover command (the step, and the after-hook of a drill cut short).
+pub async fn recover_live(world: &AcceptWorld) -> StepResult {
+    let db = profile(world)?;
+    let command = db.recover_command.clone().ok_or_else(|| {
+        StepError::Usage("the profile's database has no `recover-command`".into())
+    })?;
+    drill(&command, "recover-command", Duration::from_secs(15 * 60))
+        .await
+        .map(|said| tracing::info!(%said, "database recovered"))
+}
+
+/// `Then the API is healthy and serves accounts within 15 minutes of the outage's start`
+#[then(
+    regex = r"^the API is healthy and serves accounts within (\d+) minutes of the outage's start$"
+)]
+async fn back_within(world: &mut AcceptWorld, minutes: i64) -> StepResult {
+    let start: i64 = world
+        .saved("outage-start-ms")?
+        .parse()
+        .map_err(|_| StepError::Usage("no outage started".into()))?;
+    let budget_ms = minutes * 60_000;
+    loop {
+        crate::steps::http::send(
+            world,
+            "GET",
+            "/health",
+            crate::steps::http::Caller::Anonymous,
+            None,
+            &[],
+            None,
+        )
+        .await?;
+        let healthy = world.response()?.status.is_success();
+        let serving = if healthy {
+            crate::steps::http::send(
+                world,
+                "GET",
+                "/api/v1/accounts",
+                crate::steps::http::Caller::TestUser,
+                None,
+                &[],
+                None,
+            )
+            .await?;
+            world.response()?.status.is_success()
+        } else {
+            false
+        };
+        let elapsed = chrono::Utc::now().timestamp_millis() - start;
+        if healthy && serving {
+            world.saved.insert(
+                "rto-seconds".into(),
+                format!("{:.1}", elapsed as f64 / 1000.0),
+            );
+            return ensure(
+                elapsed <= budget_ms,
+                format!("healthy and serving within {minutes} minutes of the outage"),
+                format!("after {:.1} s", elapsed as f64 / 1000.0),
+            );
+        }
+        if elapsed > budget_ms {
+            let ex = world.response()?;
+            return Err(StepError::mismatch(
+                format!("healthy and serving within {minutes} minutes of the outage"),
+                format!(
+                    "still not after {:.0} s: {} {}",
+                    elapsed as f64 / 1000.0,
+                    ex.status,
+                    trim_body(&ex.body)
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
