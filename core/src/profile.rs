@@ -85,6 +85,22 @@ pub struct SystemProfile {
     /// `SHAKEDOWN_REDIS_PASSWORD` and the backups directory in `SHAKEDOWN_BACKUPS_DIR`.
     #[serde(default)]
     pub ops: BTreeMap<String, Vec<String>>,
+    /// The API's public TLS endpoint, when it is not `base-url` (locally nginx in front of
+    /// the reference service), for the encryption-in-transit checks.
+    #[serde(default)]
+    pub tls: Option<TlsProfile>,
+}
+
+/// A TLS endpoint: `https://host:port`, its plain-HTTP twin (which must redirect or refuse),
+/// and the CA that signs its certificate when it is not a public one (PEM).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TlsProfile {
+    pub url: String,
+    #[serde(default)]
+    pub http_url: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// A PostgreSQL database and what its DR procedures leave behind.
@@ -476,6 +492,8 @@ mod tests {
                 "alertmanager",
                 "redis",
                 "postgres",
+                "sergas-https",
+                "sergas-http",
             ]
             .iter()
             .map(|s| (s.to_string(), format!("http://127.0.0.1:2/{s}")))

@@ -468,6 +468,7 @@ mod tests {
             redis: None,
             database: None,
             ops: Default::default(),
+            tls: None,
         }
     }
 

@@ -19,6 +19,15 @@ Feature: Sergas API
   Scenario: Post-deployment health checks report the system and its dependencies
     Then the health endpoint answers healthy with the documented schema
 
+  # "SSL/TLS configuration" and "encryption in transit": the public endpoint (locally nginx
+  # terminating TLS) presents a certificate valid for its host, speaks TLS 1.2 or newer only,
+  # and plain HTTP is redirected to HTTPS.
+  @readonly @gate @claim(004-deploy-tls)
+  Scenario: The API is served over TLS 1.2 or newer only, and plain HTTP is redirected
+    Then the API's TLS endpoint presents a certificate valid for its host and negotiates TLS 1.2 or newer
+    And the API's TLS endpoint refuses TLS 1.0 and TLS 1.1
+    And plain HTTP to the API is redirected to HTTPS or refused
+
   # "Database setup and migrations": every migration the release ships (the profile's
   # database.migrations) is recorded as applied, and the service reaches its database.
   @readonly @gate @claim(004-deploy-migrations)

@@ -38,6 +38,7 @@ pub mod redis;
 pub mod resources;
 pub mod restore;
 pub mod slo;
+pub mod tls;
 
 use crate::world::{AcceptWorld, Undo};
 
