@@ -497,6 +497,7 @@ async fn archive_now(world: &mut AcceptWorld) -> StepResult {
 
 async fn archive_current(world: &AcceptWorld) -> StepResult {
     let client = connect(world).await?;
+    let before = archiver(&client).await?;
     let rows = query(
         &client,
         "pg_switch_wal",
@@ -519,7 +520,15 @@ async fn archive_current(world: &AcceptWorld) -> StepResult {
         {
             return Ok(());
         }
-        if tokio::time::Instant::now() > deadline {
+        // A failure after the switch, newer than the last success: the archiver is failing
+        // (it retries, but a drill need not wait for that to be clear).
+        let failing = now.failed > before.failed
+            && match (now.failed_age_s, now.archived_age_s) {
+                (Some(failed), Some(archived)) => failed < archived,
+                (Some(_), None) => true,
+                _ => false,
+            };
+        if failing || tokio::time::Instant::now() > deadline {
             return Err(StepError::mismatch(
                 format!("WAL segment {segment} archived within 30 s"),
                 format!(
