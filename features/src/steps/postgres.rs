@@ -17,6 +17,7 @@ use shakedown_core::postgres::{Client, ToSql};
 use shakedown_core::profile::{DatabaseProfile, Secret};
 
 use crate::result::{StepError, StepResult, ensure};
+use crate::steps::http::Caller;
 use crate::world::{AcceptWorld, Undo};
 
 /// Longest one query may take.
@@ -595,16 +596,7 @@ async fn lose(world: &mut AcceptWorld) -> StepResult {
     drill(&command, "loss-command", Duration::from_secs(120)).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        crate::steps::http::send(
-            world,
-            "GET",
-            "/health",
-            crate::steps::http::Caller::Anonymous,
-            None,
-            &[],
-            None,
-        )
-        .await?;
+        get(world, "/health", Caller::Anonymous).await?;
         let ex = world.response()?;
         let database = serde_json::from_str::<serde_json::Value>(&ex.body)
             .ok()
@@ -624,6 +616,11 @@ async fn lose(world: &mut AcceptWorld) -> StepResult {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// `GET path` as `caller`; the exchange becomes the world's last response.
+async fn get(world: &mut AcceptWorld, path: &str, caller: Caller) -> StepResult {
+    crate::steps::http::send(world, "GET", path, caller, None, &[], None).await
 }
 
 fn trim_body(body: &str) -> String {
@@ -661,28 +658,10 @@ async fn back_within(world: &mut AcceptWorld, minutes: i64) -> StepResult {
         .map_err(|_| StepError::Usage("no outage started".into()))?;
     let budget_ms = minutes * 60_000;
     loop {
-        crate::steps::http::send(
-            world,
-            "GET",
-            "/health",
-            crate::steps::http::Caller::Anonymous,
-            None,
-            &[],
-            None,
-        )
-        .await?;
+        get(world, "/health", Caller::Anonymous).await?;
         let healthy = world.response()?.status.is_success();
         let serving = if healthy {
-            crate::steps::http::send(
-                world,
-                "GET",
-                "/api/v1/accounts",
-                crate::steps::http::Caller::TestUser,
-                None,
-                &[],
-                None,
-            )
-            .await?;
+            get(world, "/api/v1/accounts", Caller::TestUser).await?;
             world.response()?.status.is_success()
         } else {
             false
