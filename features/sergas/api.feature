@@ -54,6 +54,7 @@ Feature: Sergas API
     And Secrets Manager holds "sergas/{env}/redis" with the keys "password"
     And Secrets Manager holds "sergas/{env}/oauth-client" with the keys "client_id, client_secret"
     And the OAuth2 client secret stored in "sergas/{env}/oauth-client" is the one the token endpoint accepts
+    And the database credentials stored in "sergas/{env}/database" log in to the database
 
   # API Documentation: error handling — every error is JSON {error, error_description} with a
   # documented code (the seed lists no codes: the runbook facts' [[error-codes]] are assumed).

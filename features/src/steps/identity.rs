@@ -535,18 +535,18 @@ pub async fn delete_user(world: &AcceptWorld, pool: &str, user: &str) -> StepRes
     }
 }
 
-#[then(regex = r#"^Secrets Manager holds "([^"]+)" with the keys "([^"]+)"$"#)]
-async fn secret_held(world: &mut AcceptWorld, name: String, keys: String) -> StepResult {
-    let name = world.render(&name)?;
+/// A secret's JSON object, its secret values (keys naming a password, secret, token or key)
+/// registered for redaction first. Identifiers (`username`, `client_id`) are not: a user
+/// named like the system would otherwise redact the system's name from every report.
+pub async fn stored_json(world: &AcceptWorld, name: &str) -> Result<serde_json::Value, StepError> {
     let sm = aws_sdk_secretsmanager::Client::new(world.sdk()?);
     let out = sm
         .get_secret_value()
-        .secret_id(&name)
+        .secret_id(name)
         .send()
         .await
         .map_err(|e| StepError::mismatch(format!("a secret {name}"), aws_error_text(&e)))?;
     let text = out.secret_string().unwrap_or_default();
-    // The value is never shown: only its keys are compared.
     redact::register_secret(text);
     let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
         StepError::mismatch(
@@ -554,11 +554,23 @@ async fn secret_held(world: &mut AcceptWorld, name: String, keys: String) -> Ste
             "a non-JSON secret string",
         )
     })?;
-    for v in value.as_object().into_iter().flat_map(|o| o.values()) {
-        if let Some(s) = v.as_str() {
+    for (k, v) in value.as_object().into_iter().flatten() {
+        let k = k.to_ascii_lowercase();
+        let secret = ["password", "secret", "token", "key"]
+            .iter()
+            .any(|w| k.contains(w));
+        if let (true, Some(s)) = (secret, v.as_str()) {
             redact::register_secret(s);
         }
     }
+    Ok(value)
+}
+
+#[then(regex = r#"^Secrets Manager holds "([^"]+)" with the keys "([^"]+)"$"#)]
+async fn secret_held(world: &mut AcceptWorld, name: String, keys: String) -> StepResult {
+    let name = world.render(&name)?;
+    // The value is never shown: only its keys are compared.
+    let value = stored_json(world, &name).await?;
     let have: Vec<&str> = value
         .as_object()
         .map(|o| o.keys().map(String::as_str).collect())
@@ -580,16 +592,7 @@ async fn secret_held(world: &mut AcceptWorld, name: String, keys: String) -> Ste
 )]
 async fn stored_secret_live(world: &mut AcceptWorld, name: String) -> StepResult {
     let name = world.render(&name)?;
-    let sm = aws_sdk_secretsmanager::Client::new(world.sdk()?);
-    let out = sm
-        .get_secret_value()
-        .secret_id(&name)
-        .send()
-        .await
-        .map_err(|e| StepError::mismatch(format!("a secret {name}"), aws_error_text(&e)))?;
-    let text = out.secret_string().unwrap_or_default();
-    redact::register_secret(text);
-    let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let value = stored_json(world, &name).await?;
     let (Some(id), Some(secret)) = (
         value.get("client_id").and_then(|v| v.as_str()),
         value.get("client_secret").and_then(|v| v.as_str()),

@@ -129,6 +129,32 @@ fn age(seconds: Option<f64>) -> String {
     )
 }
 
+/// `Then the database credentials stored in "sergas/{env}/database" log in to the database`
+/// — the stored secret is the live one (its `username` and `password`, never shown).
+#[then(regex = r#"^the database credentials stored in "([^"]+)" log in to the database$"#)]
+async fn stored_credentials_live(world: &mut AcceptWorld, name: String) -> StepResult {
+    let name = world.render(&name)?;
+    let db = profile(world)?;
+    let value = crate::steps::identity::stored_json(world, &name).await?;
+    let field = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let (Some(user), Some(password)) = (field("username"), field("password")) else {
+        return Err(StepError::mismatch(
+            format!("{name} with username and password"),
+            "one of them missing",
+        ));
+    };
+    match shakedown_core::postgres::connect(&db.url, Some(&user), Some(&password), QUERY_TIMEOUT)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e @ shakedown_core::postgres::PgError::Connect { .. }) => Err(StepError::mismatch(
+            format!("the credentials in {name} log in to the database as {user}"),
+            e.to_string(),
+        )),
+        Err(e) => Err(StepError::Infra(e.to_string())),
+    }
+}
+
 /// `Then the database schema is at the release's newest migration`
 #[then(regex = r"^the database schema is at the release's newest migration$")]
 async fn schema_at_head(world: &mut AcceptWorld) -> StepResult {
@@ -279,16 +305,7 @@ async fn newest_backup_readable(world: &mut AcceptWorld) -> StepResult {
         "a non-empty backup",
         format!("{} is empty", path.display()),
     )?;
-    let program = pg_program("pg_restore")?;
-    let mut cmd = tokio::process::Command::new(&program);
-    cmd.arg("--list")
-        .arg(&path)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(TOOL_TIMEOUT, cmd.output())
-        .await
-        .map_err(|_| StepError::Infra(format!("pg_restore --list {} hung", path.display())))?
-        .map_err(|e| StepError::Infra(format!("run {}: {e}", program.display())))?;
+    let out = pg_restore(&["--list"], &path).await?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     ensure(
         out.status.success(),
@@ -464,6 +481,26 @@ fn newest_dump(dir: &Path) -> Result<(PathBuf, std::time::SystemTime, u64), Step
                 format!("none in {}", dir.display()),
             )
         })
+}
+
+/// `pg_restore ARGS FILE`, bounded by [`TOOL_TIMEOUT`].
+async fn pg_restore(args: &[&str], file: &Path) -> Result<std::process::Output, StepError> {
+    let program = pg_program("pg_restore")?;
+    let mut cmd = tokio::process::Command::new(&program);
+    cmd.args(args)
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    tokio::time::timeout(TOOL_TIMEOUT, cmd.output())
+        .await
+        .map_err(|_| {
+            StepError::Infra(format!(
+                "pg_restore {} {} hung",
+                args.join(" "),
+                file.display()
+            ))
+        })?
+        .map_err(|e| StepError::Infra(format!("run {}: {e}", program.display())))
 }
 
 fn pg_program(name: &str) -> Result<PathBuf, StepError> {
@@ -848,16 +885,7 @@ async fn restored_counts(world: &mut AcceptWorld) -> StepResult {
     })?;
     let (path, _, _) = newest_dump(Path::new(&dir))?;
     // The backup's rows, from its data as plain COPY blocks.
-    let program = pg_program("pg_restore")?;
-    let mut cmd = tokio::process::Command::new(&program);
-    cmd.args(["--data-only", "-f", "-"])
-        .arg(&path)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(TOOL_TIMEOUT, cmd.output())
-        .await
-        .map_err(|_| StepError::Infra(format!("pg_restore --data-only {} hung", path.display())))?
-        .map_err(|e| StepError::Infra(format!("run {}: {e}", program.display())))?;
+    let out = pg_restore(&["--data-only", "-f", "-"], &path).await?;
     ensure(
         out.status.success(),
         format!("pg_restore reads the data of {}", path.display()),
