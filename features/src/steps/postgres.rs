@@ -37,6 +37,13 @@ fn profile(world: &AcceptWorld) -> Result<DatabaseProfile, StepError> {
     })
 }
 
+/// A setting of the profile's `database` the step needs, or a usage error naming it.
+fn required<T: Clone>(value: &Option<T>, key: &str) -> Result<T, StepError> {
+    value
+        .clone()
+        .ok_or_else(|| StepError::Usage(format!("the profile's database has no `{key}`")))
+}
+
 fn password(db: &DatabaseProfile) -> Result<Option<Secret>, StepError> {
     db.password_env
         .as_deref()
@@ -159,9 +166,7 @@ async fn stored_credentials_live(world: &mut AcceptWorld, name: String) -> StepR
 #[then(regex = r"^the database schema is at the release's newest migration$")]
 async fn schema_at_head(world: &mut AcceptWorld) -> StepResult {
     let db = profile(world)?;
-    let dir = db.migrations.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `migrations` directory".into())
-    })?;
+    let dir = required(&db.migrations, "migrations")?;
     let files = shakedown_core::postgres::migrations(Path::new(&dir)).map_err(StepError::Usage)?;
     let head = files
         .last()
@@ -289,9 +294,7 @@ async fn rpo(world: &mut AcceptWorld, minutes: u64) -> StepResult {
 )]
 async fn newest_backup_readable(world: &mut AcceptWorld) -> StepResult {
     let db = profile(world)?;
-    let dir = db.backups.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `backups` directory".into())
-    })?;
+    let dir = required(&db.backups, "backups")?;
     let interval = db.backup_interval.unwrap_or(Duration::from_secs(24 * 3600));
     let (path, modified, len) = newest_dump(Path::new(&dir))?;
     let age = modified.elapsed().unwrap_or_default();
@@ -366,12 +369,8 @@ async fn vacuumed(world: &mut AcceptWorld, days: u64) -> StepResult {
 #[then(regex = r"^no database backup is older than the backup retention$")]
 async fn rotated(world: &mut AcceptWorld) -> StepResult {
     let db = profile(world)?;
-    let dir = db.backups.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `backups` directory".into())
-    })?;
-    let retention = db.backup_retention.ok_or_else(|| {
-        StepError::Usage("the profile's database has no `backup-retention`".into())
-    })?;
+    let dir = required(&db.backups, "backups")?;
+    let retention = required(&db.backup_retention, "backup-retention")?;
     let entries = std::fs::read_dir(&dir)
         .map_err(|e| StepError::Infra(format!("read backups {dir}: {e}")))?;
     let mut kept = 0;
@@ -407,9 +406,7 @@ async fn rotated(world: &mut AcceptWorld) -> StepResult {
 #[given(regex = r"^the newest full backup is younger than (\d+) days$")]
 async fn full_backup_recent(world: &mut AcceptWorld, days: u64) -> StepResult {
     let db = profile(world)?;
-    let dir = db.full_backups.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `full-backups` directory".into())
-    })?;
+    let dir = required(&db.full_backups, "full-backups")?;
     let entries = std::fs::read_dir(&dir)
         .map_err(|e| StepError::Infra(format!("read full backups {dir}: {e}")))?;
     let newest = entries
@@ -619,10 +616,7 @@ async fn drill(command: &[String], what: &str, timeout: Duration) -> Result<Stri
 #[when(regex = r"^the live database is lost$")]
 async fn lose(world: &mut AcceptWorld) -> StepResult {
     let db = profile(world)?;
-    let command = db
-        .loss_command
-        .clone()
-        .ok_or_else(|| StepError::Usage("the profile's database has no `loss-command`".into()))?;
+    let command = required(&db.loss_command, "loss-command")?;
     archive_current(world).await?;
     world.saved.insert(
         "outage-start-ms".into(),
@@ -676,9 +670,7 @@ async fn recover(world: &mut AcceptWorld) -> StepResult {
 /// Run the profile's recover command (the step, and the after-hook of a drill cut short).
 pub async fn recover_live(world: &AcceptWorld) -> StepResult {
     let db = profile(world)?;
-    let command = db.recover_command.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `recover-command`".into())
-    })?;
+    let command = required(&db.recover_command, "recover-command")?;
     drill(&command, "recover-command", Duration::from_secs(15 * 60))
         .await
         .map(|said| tracing::info!(%said, "database recovered"))
@@ -743,9 +735,7 @@ async fn restore(world: &mut AcceptWorld, what: String) -> StepResult {
     } else {
         None
     };
-    let command = db.restore_command.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `restore-command`".into())
-    })?;
+    let command = required(&db.restore_command, "restore-command")?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| StepError::Infra(format!("find a free port: {e}")))?
@@ -880,9 +870,7 @@ async fn restored_marks(world: &mut AcceptWorld, present: String, absent: String
 #[then(regex = r"^every table of the restored database holds as many rows as the backup$")]
 async fn restored_counts(world: &mut AcceptWorld) -> StepResult {
     let db = profile(world)?;
-    let dir = db.backups.clone().ok_or_else(|| {
-        StepError::Usage("the profile's database has no `backups` directory".into())
-    })?;
+    let dir = required(&db.backups, "backups")?;
     let (path, _, _) = newest_dump(Path::new(&dir))?;
     // The backup's rows, from its data as plain COPY blocks.
     let out = pg_restore(&["--data-only", "-f", "-"], &path).await?;
