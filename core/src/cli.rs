@@ -169,6 +169,9 @@ pub struct PolicyArgs {
     /// Allow destructive effects above dev.
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Allow load above the tier's cap below prod, and the shared cap's load on prod.
+    #[arg(long)]
+    pub allow_heavy_load: bool,
 }
 
 impl From<PolicyArgs> for Overrides {
@@ -176,6 +179,7 @@ impl From<PolicyArgs> for Overrides {
         Overrides {
             allow_mutation_on_prod: a.allow_mutation_on_prod,
             allow_destructive: a.allow_destructive,
+            allow_heavy_load: a.allow_heavy_load,
         }
     }
 }
@@ -186,6 +190,33 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// A suite binary's `main`: diagnostics on stderr, a multi-threaded runtime, `run` on it;
+/// a fatal error is printed and its exit code returned.
+#[allow(clippy::print_stderr)] // the binaries' user-facing edge
+pub fn main_with(
+    log_format: LogFormat,
+    run: impl std::future::Future<Output = Result<ExitCode, Fatal>>,
+) -> std::process::ExitCode {
+    init_logs(log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::Infra.into();
+        }
+    };
+    match runtime.block_on(run) {
+        Ok(code) => code.into(),
+        Err(Fatal { code, message }) => {
+            eprintln!("error: {message}");
+            code.into()
+        }
+    }
 }
 
 /// Diagnostics go to stderr through the redacting writer; `RUST_LOG` overrides `warn`.

@@ -193,6 +193,10 @@ pub enum AuthProfile {
         /// The same, given directly (the local stack mints one: `${stack.expired-tokens.X}`).
         #[serde(default, rename = "expired-token")]
         expired_token: Option<String>,
+        /// A second test user with the same password (`password-env`): the other user of
+        /// per-user isolation checks (one user's exhausted rate limit must not throttle it).
+        #[serde(default, rename = "neighbour-username")]
+        neighbour_username: Option<String>,
     },
     /// OAuth2 client credentials grant.
     Oauth2ClientCredentials {

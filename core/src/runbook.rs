@@ -502,6 +502,51 @@ pub struct RateLimit {
     pub status: u16,
     #[serde(default)]
     pub code: Option<String>,
+    /// The request the load suite measures the limit with, `METHOD /path` (`{tenant}` and
+    /// other profile vars substituted); default `GET` of the only path when it has no `*`.
+    #[serde(default)]
+    pub request: Option<String>,
+    /// Its JSON body, for a `POST`/`PUT` request.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// For a per-tenant limit: the header naming the tenant (the path's `{tenant}` too).
+    #[serde(default)]
+    pub tenant_header: Option<String>,
+}
+
+impl RateLimit {
+    /// The documented sustained rate, requests per second.
+    pub fn rate_per_s(&self) -> f64 {
+        f64::from(self.limit) / self.window.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// The documented bucket: `burst`, or `limit` when none is given.
+    pub fn capacity(&self) -> u32 {
+        self.burst.unwrap_or(self.limit)
+    }
+
+    /// The measured request as (method, path): `request`, or `GET` of the only path.
+    pub fn measured_request(&self) -> Result<(String, String), String> {
+        if let Some(req) = &self.request {
+            let mut parts = req.split_whitespace();
+            return match (parts.next(), parts.next(), parts.next()) {
+                (Some(method), Some(path), None) if path.starts_with('/') => {
+                    Ok((method.to_ascii_uppercase(), path.to_owned()))
+                }
+                _ => Err(format!(
+                    "rate limit {}: request {req:?} is not `METHOD /path`",
+                    self.name
+                )),
+            };
+        }
+        match self.paths.as_slice() {
+            [only] if !only.contains('*') => Ok(("GET".to_owned(), only.clone())),
+            _ => Err(format!(
+                "rate limit {}: paths {:?} name no single request; give `request = \"METHOD /path\"`",
+                self.name, self.paths
+            )),
+        }
+    }
 }
 
 /// A service-level objective.

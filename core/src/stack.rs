@@ -150,6 +150,10 @@ pub struct Defect {
     /// scenario while this defect is on; empty when the defect does not concern acceptance.
     #[serde(default)]
     pub accept_claims: Vec<String>,
+    /// Checks of the load suite (`system/rate-limit/name`) that must fail while this defect
+    /// is on; empty when the defect does not concern load.
+    #[serde(default)]
+    pub load_checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,7 +183,7 @@ impl DefectCatalogue {
     /// The switchboard as a markdown table (the README's copy is checked against this).
     pub fn markdown_table(&self) -> String {
         let mut md = String::from(
-            "| defect | layer | what breaks | runbook claim | suite | caught by | acceptance claims |\n|---|---|---|---|---|---|---|\n",
+            "| defect | layer | what breaks | runbook claim | suite | caught by | acceptance claims | load checks |\n|---|---|---|---|---|---|---|---|\n",
         );
         for d in &self.defects {
             let layer = match d.layer {
@@ -188,13 +192,14 @@ impl DefectCatalogue {
                 DefectLayer::Aws => "aws",
             };
             md.push_str(&format!(
-                "| `{}` | {layer} | {} | {} | {} | {} | {} |\n",
+                "| `{}` | {layer} | {} | {} | {} | {} | {} | {} |\n",
                 d.name,
                 d.breaks.replace('|', "\\|"),
                 d.claim.replace('|', "\\|"),
                 d.suite,
                 ticked(&d.caught_by),
                 ticked(&d.accept_claims),
+                ticked(&d.load_checks),
             ));
         }
         md
@@ -203,6 +208,11 @@ impl DefectCatalogue {
     /// The defects the acceptance suite must catch.
     pub fn for_acceptance(&self) -> impl Iterator<Item = &Defect> {
         self.defects.iter().filter(|d| !d.accept_claims.is_empty())
+    }
+
+    /// The defects the load suite must catch.
+    pub fn for_load(&self) -> impl Iterator<Item = &Defect> {
+        self.defects.iter().filter(|d| !d.load_checks.is_empty())
     }
 
     /// Validate a list of requested defect names; unknown names are an error listing the known.

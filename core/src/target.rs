@@ -89,6 +89,7 @@ pub struct Target {
     sdk: SdkConfig,
     token: OnceCell<Result<String, TokenError>>,
     writer_token: OnceCell<Result<String, TokenError>>,
+    neighbour_token: OnceCell<Result<String, TokenError>>,
 }
 
 /// A token fetched once per run into `cell` (registered with the redactor), or why not.
@@ -155,6 +156,7 @@ impl Target {
             sdk,
             token: OnceCell::new(),
             writer_token: OnceCell::new(),
+            neighbour_token: OnceCell::new(),
         }
     }
 
@@ -222,6 +224,35 @@ impl Target {
     /// The writer identity's bearer token (`auth.writer-client-id`), obtained once per run.
     pub async fn writer_token(&self) -> Result<String, TokenError> {
         once(&self.writer_token, self.fetch_writer_token()).await
+    }
+
+    /// A second identity of the same kind as the test user's, for isolation checks: the
+    /// neighbour user (`auth.neighbour-username`) or the writer client
+    /// (`auth.writer-client-id`). Obtained once per run.
+    pub async fn neighbour_token(&self) -> Result<String, TokenError> {
+        once(&self.neighbour_token, self.fetch_neighbour_token()).await
+    }
+
+    async fn fetch_neighbour_token(&self) -> Result<String, AuthError> {
+        match &self.profile.auth {
+            Some(AuthProfile::CognitoPassword {
+                client_id,
+                neighbour_username: Some(neighbour),
+                password_env,
+                ..
+            }) => {
+                let password = Secret::from_env(password_env, "auth.password-env")?;
+                cognito_password(&self.sdk, client_id, neighbour, &password).await
+            }
+            Some(AuthProfile::Oauth2ClientCredentials {
+                writer_client_id: Some(_),
+                ..
+            }) => self.fetch_writer_token().await,
+            _ => Err(AuthError::NotConfigured(format!(
+                "the profile configures no second identity for {} (auth.neighbour-username or auth.writer-client-id)",
+                self.system
+            ))),
+        }
     }
 
     async fn fetch_writer_token(&self) -> Result<String, AuthError> {

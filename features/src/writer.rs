@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::SystemTime;
 
 use cucumber::event::{self, Cucumber, Feature, Hook, HookType, Rule, Scenario, Step, StepError};
 use cucumber::{Event, Writer, cli, gherkin, parser};
@@ -45,7 +45,9 @@ impl std::fmt::Debug for Recorder {
 }
 
 struct Running {
-    started: Instant,
+    /// When cucumber started the scenario (the event's own time: the normalising writer
+    /// delivers a scenario's events together once it is done).
+    started: SystemTime,
     steps: usize,
     failure: Option<(String, String)>,
 }
@@ -99,6 +101,7 @@ impl Recorder {
         rule: Option<&gherkin::Rule>,
         sc: &gherkin::Scenario,
         ev: event::RetryableScenario<AcceptWorld>,
+        at: SystemTime,
     ) {
         let key = (
             feature
@@ -113,7 +116,7 @@ impl Recorder {
                 self.running.insert(
                     key,
                     Running {
-                        started: Instant::now(),
+                        started: at,
                         steps: 0,
                         failure: None,
                     },
@@ -164,7 +167,7 @@ impl Recorder {
                 if retrying {
                     return;
                 }
-                let result = self.result(feature, rule, sc, run);
+                let result = self.result(feature, rule, sc, run, at);
                 self.emit(result);
             }
         }
@@ -176,6 +179,7 @@ impl Recorder {
         rule: Option<&gherkin::Rule>,
         sc: &gherkin::Scenario,
         run: Running,
+        finished: SystemTime,
     ) -> CheckResult {
         let system = feature
             .path
@@ -236,7 +240,13 @@ impl Recorder {
             runbook,
             effect,
             outcome,
-            duration_ms: u64::try_from(run.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: u64::try_from(
+                finished
+                    .duration_since(run.started)
+                    .unwrap_or_default()
+                    .as_millis(),
+            )
+            .unwrap_or(u64::MAX),
         }
     }
 }
@@ -287,17 +297,17 @@ impl Writer<AcceptWorld> for SpineWriter {
 
 impl Recorder {
     fn handle(&mut self, event: parser::Result<Event<Cucumber<AcceptWorld>>>) {
-        let ev = match event {
-            Ok(ev) => ev.value,
+        let (ev, at) = match event {
+            Ok(ev) => (ev.value, ev.at),
             Err(e) => {
                 self.parse_errors.push(e.to_string());
                 return;
             }
         };
         match ev {
-            Cucumber::Feature(f, Feature::Scenario(sc, ev)) => self.scenario(&f, None, &sc, ev),
+            Cucumber::Feature(f, Feature::Scenario(sc, ev)) => self.scenario(&f, None, &sc, ev, at),
             Cucumber::Feature(f, Feature::Rule(r, Rule::Scenario(sc, ev))) => {
-                self.scenario(&f, Some(&r), &sc, ev)
+                self.scenario(&f, Some(&r), &sc, ev, at)
             }
             _ => {}
         }

@@ -12,10 +12,13 @@
 )]
 
 use std::process::{Command, ExitCode};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use shakedown_core::stack::{Defect, DefectCatalogue, DefectLayer};
-use shakedown_testkit::{lock, stack_file, stack_with, with_env, workspace};
+use shakedown_testkit::{
+    LANES, lane_dir, lane_down, lane_with, lock, stack_file, stack_with, with_env, workspace,
+};
 
 fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
     let started = Instant::now();
@@ -41,10 +44,26 @@ fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
         ));
     }
     let events = std::fs::read_to_string(&json).map_err(|e| e.to_string())?;
-    let finished = events
-        .lines()
-        .filter(|l| l.contains("\"event\":\"check-finished\""))
-        .count();
+    let mut durations: Vec<(u64, String)> = Vec::new();
+    for line in events.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        if event["event"] == "check-finished" {
+            durations.push((
+                event["duration-ms"].as_u64().unwrap_or_default(),
+                event["id"].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    let finished = durations.len();
+    // Durations are the scenarios' own (cucumber's event times), not the moment the
+    // normalising writer handed their events over: every scenario makes requests.
+    let unmeasured = durations.iter().filter(|(ms, _)| *ms == 0).count();
+    if unmeasured * 2 > finished {
+        return Err(format!(
+            "round {round}: {unmeasured} of {finished} scenarios report a duration of 0 ms"
+        ));
+    }
+    durations.sort_unstable_by(|a, b| b.cmp(a));
     let junit_text = std::fs::read_to_string(&junit).map_err(|e| e.to_string())?;
     if junit_text.matches("<testcase").count() != finished || finished == 0 {
         return Err(format!(
@@ -64,9 +83,15 @@ fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
     {
         return Err("the password appears in the output".into());
     }
+    let slowest: Vec<String> = durations
+        .iter()
+        .take(5)
+        .map(|(ms, id)| format!("{id} {:.1} s", *ms as f64 / 1000.0))
+        .collect();
     println!(
-        "acceptance round {round}: {finished} scenarios passed in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "acceptance round {round}: {finished} scenarios passed in {:.1} s; slowest: {}",
+        started.elapsed().as_secs_f64(),
+        slowest.join(", ")
     );
     Ok(())
 }
@@ -74,11 +99,11 @@ fn run_suite(dir: &std::path::Path, round: usize) -> Result<(), String> {
 /// With `defect` on, the suite (its system's scenarios guarding the defect's claims) exits 1
 /// and a failed scenario names one of those claims. Running only the guarding scenarios
 /// keeps the matrix to seconds a defect; the two clean rounds run everything.
-fn catches(dir: &std::path::Path, defect: &Defect) -> Result<String, String> {
+fn catches(dir: &std::path::Path, lane: usize, defect: &Defect) -> Result<String, String> {
     let json = dir.join(format!("defect-{}.jsonl", defect.name));
     let out = with_env(Command::new(env!("CARGO_BIN_EXE_shakedown-accept")))
         .arg("--stack-file")
-        .arg(stack_file())
+        .arg(lane_dir(lane).join("stack.json"))
         .arg("--system")
         .arg(&defect.system)
         .args(
@@ -151,26 +176,54 @@ fn main() -> ExitCode {
 
     let catalogue = DefectCatalogue::load(&workspace().join("fixtures").join("defects.toml"))
         .expect("the defect catalogue loads");
-    // Service-layer defects first: they switch in place on the clean AWS layer, so only
-    // each AWS or worker defect costs a moto re-bootstrap (about 5 s).
-    let mut defects: Vec<&Defect> = catalogue.for_acceptance().collect();
-    defects.sort_by_key(|d| d.layer != DefectLayer::Service);
-    let mut misses = Vec::new();
-    for defect in &defects {
-        let started = Instant::now();
-        stack_with(&[defect.name.as_str()]);
-        let switched = started.elapsed();
-        let result = catches(dir.path(), defect);
-        let timing = format!(
-            "switch {:.1} s, run {:.1} s",
-            switched.as_secs_f64(),
-            (started.elapsed() - switched).as_secs_f64()
-        );
-        match result {
-            Ok(by) => println!("defect {}: caught by {by} ({timing})", defect.name),
-            Err(e) => misses.push(format!("{}: {e} ({timing})", defect.name)),
+    let defects: Vec<&Defect> = catalogue.for_acceptance().collect();
+    let misses = Mutex::new(Vec::new());
+    // Two stacks side by side, each taking half the defects: most of a defect's run is
+    // waiting (for a deadline that proves an absence, a probe interval), and AWS-layer
+    // switches are moto re-bootstraps, so two lanes overlap one's waits with the other's work.
+    // In each lane service-layer defects come first: they switch in place on the clean AWS
+    // layer, and only the AWS or worker defects after them cost a re-bootstrap each.
+    let lanes: Vec<Vec<&Defect>> = (0..LANES)
+        .map(|lane| {
+            let mut mine: Vec<&Defect> = defects
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % LANES == lane)
+                .map(|(_, d)| *d)
+                .collect();
+            mine.sort_by_key(|d| d.layer != DefectLayer::Service);
+            mine
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (lane, mine) in lanes.iter().enumerate() {
+            let (dir, misses) = (dir.path(), &misses);
+            scope.spawn(move || {
+                for defect in mine {
+                    let started = Instant::now();
+                    lane_with(lane, &[defect.name.as_str()]);
+                    let switched = started.elapsed();
+                    let result = catches(dir, lane, defect);
+                    let timing = format!(
+                        "lane {lane}, switch {:.1} s, run {:.1} s",
+                        switched.as_secs_f64(),
+                        (started.elapsed() - switched).as_secs_f64()
+                    );
+                    match result {
+                        Ok(by) => println!("defect {}: caught by {by} ({timing})", defect.name),
+                        Err(e) => misses
+                            .lock()
+                            .unwrap()
+                            .push(format!("{}: {e} ({timing})", defect.name)),
+                    }
+                }
+            });
         }
+    });
+    for lane in 1..LANES {
+        lane_down(lane);
     }
+    let misses = misses.into_inner().unwrap();
     stack_with(&[]);
     if defects.len() < 20 {
         eprintln!(

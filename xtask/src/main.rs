@@ -57,6 +57,13 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run a goose load profile; arguments go to shakedown-load
+    /// (`rate-limit [--env] [--limit SYSTEM[/NAME]] [--tolerance PCT] [--report DIR]`, …;
+    /// see `cargo xtask load --help`).
+    Load {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Runbook claims coverage of the acceptance scenarios; exit 1 if a testable claim is
     /// uncovered (arguments go to shakedown-coverage: `--all`, `--system`, `--markdown`).
     Coverage {
@@ -137,6 +144,8 @@ fn build() -> Result<()> {
             "shakedown-services",
             "-p",
             "shakedown-features",
+            "-p",
+            "shakedown-load",
         ])
         .status()
         .context("running cargo build")?;
@@ -177,15 +186,16 @@ fn run(task: Task) -> Result<ExitCode> {
             if !bin("shakedown-stack").exists() {
                 build()?;
             }
-            // The test stack too: a plain `cargo test` leaves it up for the next run.
-            let test_state = workspace().join("target").join("shakedown").join("test");
-            let status = with_local_env(Command::new(bin("shakedown-stack")))
-                .args(["down", "--state-dir"])
-                .arg(&test_state)
-                .status()
-                .context("running shakedown-stack down")?;
-            if !status.success() {
-                return Ok(exit_of(status));
+            // The test stacks too: a plain `cargo test` leaves them up for the next run.
+            for test_state in test_states() {
+                let status = with_local_env(Command::new(bin("shakedown-stack")))
+                    .args(["down", "--state-dir"])
+                    .arg(&test_state)
+                    .status()
+                    .context("running shakedown-stack down")?;
+                if !status.success() {
+                    return Ok(exit_of(status));
+                }
             }
             Ok(exit_of(stack(&["down"])?))
         }
@@ -195,6 +205,7 @@ fn run(task: Task) -> Result<ExitCode> {
         }
         Task::Smoke { args } => suite("shakedown-smoke", args),
         Task::Accept { args } => suite("shakedown-accept", args),
+        Task::Load { args } => suite("shakedown-load", args),
         Task::Coverage { args } => {
             build()?;
             let status = Command::new(bin("shakedown-coverage"))
@@ -260,23 +271,34 @@ fn suite(binary: &str, args: Vec<OsString>) -> Result<ExitCode> {
     ))
 }
 
+/// The test stacks' state directories (shakedown-testkit's lanes).
+fn test_states() -> [PathBuf; 2] {
+    let dir = workspace().join("target").join("shakedown");
+    [dir.join("test"), dir.join("test-2")]
+}
+
 fn test(args: Vec<OsString>) -> Result<ExitCode> {
     // One `cargo test` builds everything, binaries included (each crate with binaries has an
     // integration test). A separate `cargo build` would resolve features without the
     // dev-dependencies and compile the whole tree a second time.
-    let test_state = workspace().join("target").join("shakedown").join("test");
     let mut cmd = with_local_env(cargo());
     cmd.args(["test", "--workspace"])
         .env("SHAKEDOWN_BINARIES_FRESH", "1")
         .args(&args);
     let result = cmd.status().context("running cargo test");
-    // The tests share one stack; stop it whatever happened.
-    let down = with_local_env(Command::new(bin("shakedown-stack")))
-        .args(["down", "--state-dir"])
-        .arg(&test_state)
-        .status();
-    if let Err(e) = down {
-        eprintln!("xtask: stopping the test stack: {e}");
+    // The tests share one stack (the acceptance matrix a second beside it); stop them
+    // whatever happened.
+    for test_state in test_states() {
+        let down = with_local_env(Command::new(bin("shakedown-stack")))
+            .args(["down", "--state-dir"])
+            .arg(&test_state)
+            .status();
+        if let Err(e) = down {
+            eprintln!(
+                "xtask: stopping the test stack {}: {e}",
+                test_state.display()
+            );
+        }
     }
     Ok(exit_of(result?))
 }

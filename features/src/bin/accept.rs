@@ -57,24 +57,7 @@ struct Args {
 
 fn main() -> ProcessExit {
     let args = Args::parse();
-    shakedown_core::cli::init_logs(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::Infra.into();
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(code) => code.into(),
-        Err(Fatal { code, message }) => {
-            eprintln!("error: {message}");
-            code.into()
-        }
-    }
+    shakedown_core::cli::main_with(args.log_format, run(args))
 }
 
 async fn run(args: Args) -> Result<ExitCode, Fatal> {
