@@ -146,6 +146,10 @@ impl Target {
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("shakedown/", env!("CARGO_PKG_VERSION")))
+            // The wire as the target sent it: a check of compression must see
+            // Content-Encoding. (goose turns on reqwest's `gzip` feature for the whole
+            // workspace build, which would otherwise decompress and drop the header.)
+            .no_gzip()
             .build()
             .unwrap_or_default();
         Self {
@@ -505,6 +509,31 @@ mod tests {
 
     async fn sdk() -> SdkConfig {
         sdk_config(&AwsSettings::local("http://127.0.0.1:9", "us-east-1")).await
+    }
+
+    #[tokio::test]
+    async fn compressed_answers_reach_checks_as_sent() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/app/a.css"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-encoding", "gzip")
+                    // An empty gzip member: decompressing it would succeed and hide the header.
+                    .set_body_bytes(vec![
+                        0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    ]),
+            )
+            .mount(&server)
+            .await;
+        let target = Target::new(
+            "sergas",
+            &system(&server.uri(), None),
+            sdk().await,
+            Duration::from_secs(5),
+        );
+        let got = target.get("/app/a.css", None).await.unwrap();
+        assert_eq!(got.header("content-encoding"), Some("gzip"));
     }
 
     #[tokio::test]
