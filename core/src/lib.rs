@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod error;
 pub mod event;
 pub mod exit;
+pub mod ports;
 pub mod postgres;
 pub mod profile;
 pub mod redact;

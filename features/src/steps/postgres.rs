@@ -736,10 +736,10 @@ async fn restore(world: &mut AcceptWorld, what: String) -> StepResult {
         None
     };
     let command = required(&db.restore_command, "restore-command")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| StepError::Infra(format!("find a free port: {e}")))?
-        .port();
+    // Below the ephemeral range: an outgoing connection cannot take it before the
+    // scratch server binds it.
+    let port = shakedown_core::ports::pick_free_ports(1)
+        .map_err(|e| StepError::Infra(format!("find a free port: {e}")))?[0];
     let dir = std::env::temp_dir().join(format!("shakedown-restore-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| StepError::Infra(format!("create {}: {e}", dir.display())))?;
