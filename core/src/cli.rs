@@ -219,6 +219,20 @@ pub fn main_with(
     }
 }
 
+/// Close the reporters and turn a run's summary exit code into the binary's: a report that
+/// could not be written makes an otherwise green run an infrastructure error (exit 3).
+#[allow(clippy::print_stderr)] // the binaries' user-facing edge
+pub fn finish(reporters: Reporters, summary_exit: u8) -> ExitCode {
+    let errors = reporters.finish();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    if !errors.is_empty() && summary_exit == 0 {
+        return ExitCode::Infra;
+    }
+    ExitCode::from_code(summary_exit)
+}
+
 /// Diagnostics go to stderr through the redacting writer; `RUST_LOG` overrides `warn`.
 pub fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

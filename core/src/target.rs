@@ -511,6 +511,16 @@ mod tests {
         sdk_config(&AwsSettings::local("http://127.0.0.1:9", "us-east-1")).await
     }
 
+    /// A target of `base` without auth, with a request timeout of `secs`.
+    async fn plain(base: &str, secs: u64) -> Target {
+        Target::new(
+            "x",
+            &system(base, None),
+            sdk().await,
+            Duration::from_secs(secs),
+        )
+    }
+
     #[tokio::test]
     async fn compressed_answers_reach_checks_as_sent() {
         let server = MockServer::start().await;
@@ -526,12 +536,7 @@ mod tests {
             )
             .mount(&server)
             .await;
-        let target = Target::new(
-            "sergas",
-            &system(&server.uri(), None),
-            sdk().await,
-            Duration::from_secs(5),
-        );
+        let target = plain(&server.uri(), 5).await;
         let got = target.get("/app/a.css", None).await.unwrap();
         assert_eq!(got.header("content-encoding"), Some("gzip"));
     }
@@ -556,12 +561,7 @@ mod tests {
             )
             .mount(&server)
             .await;
-        let target = Target::new(
-            "sergas",
-            &system(&server.uri(), None),
-            sdk().await,
-            Duration::from_secs(5),
-        );
+        let target = plain(&server.uri(), 5).await;
         let token = target
             .client_credentials(
                 "/oauth/token",
@@ -612,12 +612,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_target_is_not_a_response() {
-        let target = Target::new(
-            "x",
-            &system("http://127.0.0.1:9", None),
-            sdk().await,
-            Duration::from_secs(2),
-        );
+        let target = plain("http://127.0.0.1:9", 2).await;
         let err = target.get("/health", None).await.unwrap_err();
         assert!(err.message.contains("could not connect"), "{err}");
     }
@@ -630,12 +625,7 @@ mod tests {
             .respond_with(ResponseTemplate::new(503).set_body_string("x".repeat(1000)))
             .mount(&server)
             .await;
-        let target = Target::new(
-            "x",
-            &system(&server.uri(), None),
-            sdk().await,
-            Duration::from_secs(2),
-        );
+        let target = plain(&server.uri(), 2).await;
         let ex = target.get("/health", None).await.unwrap();
         assert_eq!(ex.status.as_u16(), 503);
         let ev = ex.evidence();

@@ -135,12 +135,5 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
         vars,
     });
     let summary = shakedown_core::check::run(selected, ctx, &opts, &mut reporters).await;
-    let errors = reporters.finish();
-    for e in &errors {
-        eprintln!("error: {e}");
-    }
-    if !errors.is_empty() && summary.exit_code == 0 {
-        return Ok(ExitCode::Infra);
-    }
-    Ok(ExitCode::from_code(summary.exit_code))
+    Ok(shakedown_core::cli::finish(reporters, summary.exit_code))
 }
