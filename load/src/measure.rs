@@ -78,6 +78,24 @@ impl Measurement {
     pub fn passed(&self) -> bool {
         !self.verdicts.is_empty() && self.verdicts.iter().all(|v| v.passed)
     }
+
+    /// A verdict the run was meant to reach (`isolation` when a neighbour was sent,
+    /// `recovery`) fails as "not measured" when the identity was throttled but the samples
+    /// hold none: a part of the promise that went unobserved is not a pass.
+    pub fn require(&mut self, what: &'static str, expected: &str) {
+        let throttled = self
+            .verdicts
+            .iter()
+            .any(|v| v.what == "throttles" && v.passed);
+        if throttled && !self.verdicts.iter().any(|v| v.what == what) {
+            self.verdicts.push(Verdict {
+                what,
+                expected: expected.to_owned(),
+                observed: "not measured: the run sent no such request".to_owned(),
+                passed: false,
+            });
+        }
+    }
 }
 
 /// Whether a `Retry-After` value is valid: delay-seconds, or an HTTP-date.
@@ -494,5 +512,21 @@ mod tests {
         assert!(!retry_after_valid(""));
         assert!(!retry_after_valid("-1"));
         assert!(!retry_after_valid("soon"));
+    }
+
+    #[test]
+    fn an_isolation_or_recovery_never_observed_is_not_a_pass() {
+        let l = limit(60, 60, None);
+        let spacing = Duration::from_millis(50);
+        let samples = bucket(60.0, 1.0, spacing, Duration::from_secs(8));
+        let mut m = judge(&l, &samples, spacing, Tolerance::default());
+        assert!(m.passed(), "{m:#?}");
+        m.require("isolation", "another user is served");
+        assert!(!m.passed());
+        assert!(verdict(&m, "isolation").observed.contains("not measured"));
+        // Never throttled: the one failed verdict says so; nothing is added.
+        let mut never = judge(&l, &[], spacing, Tolerance::default());
+        never.require("recovery", "served again");
+        assert_eq!(never.verdicts.len(), 1);
     }
 }

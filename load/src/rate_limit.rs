@@ -159,7 +159,15 @@ async fn measure(ctx: &Ctx, system: &str, limit: &RateLimit) -> Outcome {
             result.samples.len()
         ));
     }
-    let m = judge(limit, &result.samples, result.spacing, ctx.tolerance);
+    let mut m = judge(limit, &result.samples, result.spacing, ctx.tolerance);
+    m.require(
+        "isolation",
+        &format!(
+            "another {} is served while this one is throttled",
+            limit.per
+        ),
+    );
+    m.require("recovery", "served again once the Retry-After has passed");
     let mut evidence: Vec<Evidence> = m
         .verdicts
         .iter()
