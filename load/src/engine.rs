@@ -28,8 +28,11 @@ pub struct RunPlan {
     pub max_recovery_wait: Duration,
     /// goose's HTML report, when asked for.
     pub report: Option<PathBuf>,
-    /// The per-request timeout.
+    /// The per-request timeout (goose's requests).
     pub timeout: Duration,
+    /// The target's own client (core's: its timeouts, no redirects), for the recovery
+    /// request sent outside goose.
+    pub client: reqwest::Client,
 }
 
 /// What a run produced.
@@ -146,10 +149,6 @@ pub async fn run(host: &str, plan: RunPlan) -> Result<RunResult, String> {
 
 /// One request of the throttled identity, outside goose.
 async fn recovery(plan: &RunPlan, at: Duration) -> Sample {
-    let client = reqwest::Client::builder()
-        .timeout(plan.timeout)
-        .build()
-        .unwrap_or_default();
     let method = match plan.request.method {
         GooseMethod::Post => reqwest::Method::POST,
         GooseMethod::Put => reqwest::Method::PUT,
@@ -158,7 +157,7 @@ async fn recovery(plan: &RunPlan, at: Duration) -> Sample {
         GooseMethod::Head => reqwest::Method::HEAD,
         _ => reqwest::Method::GET,
     };
-    let mut req = client.request(method, &plan.request.url);
+    let mut req = plan.client.request(method, &plan.request.url);
     for (k, v) in &plan.request.headers {
         req = req.header(k.as_str(), v.as_str());
     }

@@ -345,6 +345,7 @@ async fn plan(
         max_recovery_wait: (limit.window * 2).min(Duration::from_secs(120)),
         report,
         timeout: REQUEST_TIMEOUT,
+        client: target.http().clone(),
     })
 }
 
