@@ -91,8 +91,14 @@ pub fn fail_with(
 }
 
 pub fn pass(observed: impl Into<String>) -> Outcome {
+    pass_with(observed, Vec::new())
+}
+
+/// A pass with the measurements behind it (kept in the JSONL report).
+pub fn pass_with(observed: impl Into<String>, evidence: Vec<crate::event::Evidence>) -> Outcome {
     Outcome::Passed {
         observed: observed.into(),
+        evidence,
     }
 }
 

@@ -46,8 +46,13 @@ pub struct CheckResult {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Outcome {
-    /// The claim holds; `observed` says what was seen.
-    Passed { observed: String },
+    /// The claim holds; `observed` says what was seen, `evidence` the measurements behind
+    /// it where a check has more to say than one line (a load run's percentiles).
+    Passed {
+        observed: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        evidence: Vec<Evidence>,
+    },
     /// The claim does not hold.
     Failed(Failure),
     /// The check could not run: the target or a dependency was unreachable (exit 3).
@@ -72,7 +77,7 @@ impl Outcome {
     /// One line for tables: what was observed, or why it did not run.
     pub fn summary(&self) -> String {
         match self {
-            Outcome::Passed { observed } => observed.clone(),
+            Outcome::Passed { observed, .. } => observed.clone(),
             Outcome::Failed(f) => f.observed.clone(),
             Outcome::Error { message } => message.clone(),
             Outcome::Refused { reason } | Outcome::Skipped { reason } => reason.clone(),

@@ -68,6 +68,12 @@ pub struct RunbookFacts {
     pub rate_limits: Vec<RateLimit>,
     #[serde(default)]
     pub slos: Vec<Slo>,
+    /// The requests a throughput run sends to judge the SLOs.
+    #[serde(default)]
+    pub load: Option<LoadMix>,
+    /// A server-sent-events stream the API documents (the `sse` load profile).
+    #[serde(default)]
+    pub stream: Option<EventStream>,
     #[serde(default)]
     pub error_codes: Vec<ErrorCode>,
     #[serde(default)]
@@ -549,6 +555,68 @@ impl RateLimit {
     }
 }
 
+/// The requests a throughput run (the `slo`, `soak` and `spike` load profiles) sends, each
+/// with its share of the arrival rate: the traffic the SLOs are about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoadMix {
+    pub section: String,
+    pub requests: Vec<LoadRequest>,
+}
+
+/// A documented server-sent-events stream: each `data:` line a JSON object with a `type`;
+/// the stream opens with a `progress` of 0, carries `chunk`s (each followed by a
+/// `progress` naming its section, "Generated section i of N"), and ends with one
+/// `complete` (or an `error` with its code).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EventStream {
+    pub section: String,
+    /// `METHOD /path`; `{tenant}` is the profile's tenant.
+    pub request: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The header naming the tenant, when the API takes one.
+    #[serde(default)]
+    pub tenant_header: Option<String>,
+}
+
+/// One request of a [`LoadMix`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoadRequest {
+    /// `METHOD /path`, e.g. `GET /api/profile`.
+    pub request: String,
+    /// Its part of the arrival rate (shares are normalised to their sum).
+    pub share: f64,
+    /// JSON body, for a request that takes one.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+impl LoadRequest {
+    /// `(METHOD, /path)`.
+    pub fn parse(&self) -> Result<(String, String), String> {
+        let mut parts = self.request.split_whitespace();
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(method), Some(path), None) if path.starts_with('/') => {
+                if self.share > 0.0 && self.share.is_finite() {
+                    Ok((method.to_ascii_uppercase(), path.to_owned()))
+                } else {
+                    Err(format!(
+                        "load request {:?}: share {} is not a positive number",
+                        self.request, self.share
+                    ))
+                }
+            }
+            _ => Err(format!(
+                "load request {:?} is not `METHOD /path`",
+                self.request
+            )),
+        }
+    }
+}
+
 /// A service-level objective.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -561,6 +629,10 @@ pub struct Slo {
     pub op: String,
     /// Number in the unit of `kind` (percent for rates, milliseconds for latency).
     pub value: f64,
+    /// Only this route of the load mix (`GET /api/profile`), where the runbook says so;
+    /// otherwise every request.
+    #[serde(default)]
+    pub route: Option<String>,
     /// For kind `field-ok`: the JSON pointer in each probe's answer whose value must be
     /// `"ok"` (e.g. `/services/database` of a health answer).
     #[serde(default)]

@@ -200,6 +200,7 @@ impl Recorder {
         let outcome = match run.failure {
             None => Outcome::Passed {
                 observed: format!("{} steps passed", run.steps),
+                evidence: Vec::new(),
             },
             Some((step, message)) if message.starts_with(INFRA_MARK) => Outcome::Error {
                 message: format!("{step}: {}", message.trim_start_matches(INFRA_MARK)),

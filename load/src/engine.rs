@@ -1,6 +1,7 @@
-//! One rate-limit run on goose: the throttled user and its neighbour as goose scenarios,
+//! goose runs, assembled from the users in [`crate::users`]. A rate-limit run: the throttled user and its neighbour as goose scenarios,
 //! paced by an open-model [`Pacer`], bounded by goose's run time; then the recovery
-//! request once the last refusal's Retry-After has passed.
+//! request once the last refusal's Retry-After has passed. A throughput run ([`visit`]):
+//! many visitors sharing one staged pacer, recording mergeable metrics.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use goose::config::GooseConfiguration;
 use goose::prelude::*;
 
 use crate::measure::{Sample, Who, retry_after_valid};
-use crate::pacing::Pacer;
+use crate::metrics::Metrics;
+use crate::pacing::{Pacer, Stage};
+use crate::users::visitor::{self, Mix, Visitors};
 use crate::users::{Request, Shared, neighbour, throttled};
 
 /// What one run sends, how fast and for how long.
@@ -57,39 +60,15 @@ pub async fn run(host: &str, plan: RunPlan) -> Result<RunResult, String> {
         plan.refusal,
         pacer,
     ));
+    let users = if plan.neighbour.is_some() { 2 } else { 1 };
     // goose counts whole seconds; the pacer stops the sending on time, goose a moment later.
-    let run_time = format!("{}s", plan.duration.as_secs() + 1);
-    let timeout = plan.timeout.as_secs().max(1).to_string();
-    let users = if plan.neighbour.is_some() { "2" } else { "1" };
-    let mut args: Vec<String> = [
-        "--host",
+    let config = goose_config(
         host,
-        "--users",
         users,
-        "--increase-rate",
-        "100",
-        "--run-time",
-        &run_time,
-        "--timeout",
-        &timeout,
-        "--co-mitigation",
-        "disabled",
-        "--no-print-metrics",
-        "--no-error-summary",
-        // No telnet/WebSocket controller: nothing listens but the target.
-        "--no-telnet",
-        "--no-websocket",
-        "--quiet",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    if let Some(report) = &plan.report {
-        args.push("--report-file".to_owned());
-        args.push(report.display().to_string());
-    }
-    let config = GooseConfiguration::parse_args_default(&args)
-        .map_err(|e| format!("goose configuration: {e}"))?;
+        Bound::RunTime(plan.duration + Duration::from_secs(1)),
+        plan.timeout,
+        plan.report.as_deref(),
+    )?;
     let mut attack = GooseAttack::initialize_with_config(config)
         .map_err(|e| format!("goose: {e}"))?
         .register_scenario(throttled::scenario(Arc::clone(&shared)));
@@ -145,6 +124,100 @@ pub async fn run(host: &str, plan: RunPlan) -> Result<RunResult, String> {
         late,
         goose_requests,
     })
+}
+
+/// What ends a goose run.
+#[derive(Debug, Clone, Copy)]
+pub enum Bound {
+    /// goose stops every user after this long.
+    RunTime(Duration),
+    /// Each user runs its transaction this many times (each bounded by the pacer's
+    /// schedule and the request timeout), and the run ends when all have: no idle tail.
+    Iterations(usize),
+}
+
+/// Iterations enough for `users` users to take all `planned` slots of a shared pacer,
+/// with room for the uneven share a slow answer causes (twice the even share, plus one).
+pub fn iterations_for(planned: u64, users: usize) -> usize {
+    let users = users.max(1) as u64;
+    usize::try_from(planned.div_ceil(users) * 2 + 1).unwrap_or(usize::MAX)
+}
+
+/// goose's configuration for a paced run of `users` users: all started within a second
+/// (the pacer, not goose's hatch rate, shapes the load), no metrics printed, no telnet
+/// controller (nothing listens but the target; goose's WebSocket one is off by default).
+fn goose_config(
+    host: &str,
+    users: usize,
+    bound: Bound,
+    timeout: Duration,
+    report: Option<&std::path::Path>,
+) -> Result<GooseConfiguration, String> {
+    let mut args: Vec<String> = vec![
+        "--host".into(),
+        host.into(),
+        "--users".into(),
+        users.max(1).to_string(),
+        "--increase-rate".into(),
+        users.max(100).to_string(),
+        "--timeout".into(),
+        timeout.as_secs().max(1).to_string(),
+        // The pacer's intended send times are this engine's coordinated-omission
+        // correction (see `crate::metrics`); goose's own estimates a closed model's.
+        "--co-mitigation".into(),
+        "disabled".into(),
+        "--no-print-metrics".into(),
+        "--no-error-summary".into(),
+        "--no-telnet".into(),
+        "--quiet".into(),
+    ];
+    match bound {
+        Bound::RunTime(t) => {
+            args.push("--run-time".into());
+            args.push(format!("{}s", t.as_secs_f64().ceil().max(1.0)));
+        }
+        Bound::Iterations(n) => {
+            args.push("--iterations".into());
+            args.push(n.max(1).to_string());
+        }
+    }
+    if let Some(report) = report {
+        args.push("--report-file".to_owned());
+        args.push(report.display().to_string());
+    }
+    GooseConfiguration::parse_args_default(&args).map_err(|e| format!("goose configuration: {e}"))
+}
+
+/// What a throughput run sends: the mix, the schedule, how many goose users share it.
+#[derive(Debug, Clone)]
+pub struct VisitPlan {
+    pub mix: Mix,
+    pub stages: Vec<Stage>,
+    /// goose users sharing the pacer: enough that `rate × latency` never exhausts them.
+    pub users: usize,
+    pub timeout: Duration,
+    pub report: Option<PathBuf>,
+}
+
+/// Run `plan` on goose and return what its visitors recorded.
+pub async fn visit(host: &str, plan: VisitPlan) -> Result<Metrics, String> {
+    let pacer = Pacer::with_stages(plan.stages.clone());
+    let bound = Bound::Iterations(iterations_for(pacer.planned() + 1, plan.users));
+    let shared = Arc::new(Visitors::new(plan.mix.clone(), pacer));
+    let config = goose_config(
+        host,
+        plan.users,
+        bound,
+        plan.timeout,
+        plan.report.as_deref(),
+    )?;
+    GooseAttack::initialize_with_config(config)
+        .map_err(|e| format!("goose: {e}"))?
+        .register_scenario(visitor::scenario(Arc::clone(&shared)))
+        .execute()
+        .await
+        .map_err(|e| format!("goose run: {e}"))?;
+    Ok(shared.metrics())
 }
 
 /// One request of the throttled identity, outside goose.

@@ -12,10 +12,13 @@
 //! format them and core's tier policy bounds every run.
 
 pub mod engine;
+pub mod launch;
 pub mod measure;
+pub mod metrics;
 pub mod pacing;
 pub mod rate_limit;
+pub mod throughput;
 pub mod users;
 
 /// The load profiles this crate runs.
-pub const PROFILES: [&str; 1] = ["rate-limit"];
+pub const PROFILES: [&str; 4] = ["rate-limit", "slo", "spike", "soak"];

@@ -15,23 +15,62 @@ use shakedown_core::target::Targets;
 use shakedown_core::tier::{Overrides, load_budget};
 use shakedown_load::measure::Tolerance;
 use shakedown_load::rate_limit::{self, Ctx};
+use shakedown_load::throughput::{self, Load, Shape, Shard};
 
 /// Measure what the runbooks promise under load (goose), next to the documented numbers.
+///
+/// Profiles: `rate-limit` (every documented limit: burst, refill, 429 + Retry-After,
+/// isolation, recovery), `slo` (ramp, hold, ramp down; the documented SLOs judged),
+/// `spike`, `soak`. `merge DIR` judges the shard files of a `--shard i/N` run.
 #[derive(Debug, Parser)]
 #[command(name = "shakedown-load", version, after_help = EXIT_CODES)]
 struct Args {
-    /// The load profile: rate-limit.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(shakedown_load::PROFILES))]
+    /// The load profile, or `merge`.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(COMMANDS))]
     profile_name: String,
+    /// For `merge`: the directory holding the shards' files (their `--report` directory).
+    #[arg(required_if_eq("profile_name", "merge"))]
+    dir: Option<PathBuf>,
     #[command(flatten)]
     profile: ProfileArgs,
-    /// Only these limits, as `system/name` or `system` (repeatable).
+    /// rate-limit: only these limits, as `system/name` or `system` (repeatable).
     #[arg(long = "limit", value_name = "SYSTEM[/NAME]")]
     limits: Vec<String>,
+    /// slo, spike, soak: only these systems (repeatable).
+    #[arg(long = "system", value_name = "SYSTEM")]
+    systems: Vec<String>,
+    /// slo, spike, soak: the steady arrival rate, requests a second, all shards together.
+    #[arg(long, value_name = "PER_S", value_parser = positive)]
+    rate: Option<f64>,
+    /// slo, spike, soak: goose users, all shards together (default: twice the peak rate).
+    #[arg(long)]
+    users: Option<u32>,
+    /// slo, spike, soak: how long the run lasts (default 60 s; soak 10 min).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// slo, spike, soak: run shard i of N (1-based): 1/N of the rate and users; its metrics
+    /// go to --report for `merge`.
+    #[arg(
+        long,
+        value_name = "i/N",
+        requires = "report",
+        conflicts_with = "manifests"
+    )]
+    shard: Option<Shard>,
+    /// slo, spike, soak: write launch manifests for N shards (ECS RunTask inputs, a
+    /// Kubernetes Indexed Job) into this directory instead of running.
+    #[arg(long, value_name = "DIR", requires = "shards")]
+    manifests: Option<PathBuf>,
+    /// With --manifests: how many shards.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    shards: Option<u32>,
+    /// With --manifests: the container image holding shakedown-load and the fixtures.
+    #[arg(long, default_value = "shakedown:latest")]
+    image: String,
     /// Relative tolerance of a measurement against the documented number, in percent.
     #[arg(long, default_value_t = 5.0, value_parser = tolerance)]
     tolerance: f64,
-    /// Keep goose's HTML report of each run in this directory.
+    /// Keep goose's HTML report of each run (and a throughput run's metrics) here.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     /// Print what would run, and what tier policy says, then exit.
@@ -44,6 +83,17 @@ struct Args {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+const COMMANDS: [&str; 5] = ["rate-limit", "slo", "spike", "soak", "merge"];
+/// The steady rate of a throughput run when none is given.
+const DEFAULT_RATE: f64 = 20.0;
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
 }
 
 fn tolerance(s: &str) -> Result<f64, String> {
@@ -64,10 +114,28 @@ fn main() -> ProcessExit {
 }
 
 async fn run(args: Args) -> Result<ExitCode, Fatal> {
+    if args.profile_name == "merge" {
+        return merge(args).await;
+    }
+    if let Some(shape) = Shape::parse(&args.profile_name) {
+        return throughput(args, shape).await;
+    }
+    if args.rate.is_some()
+        || args.users.is_some()
+        || args.duration.is_some()
+        || args.shard.is_some()
+    {
+        return Err(Fatal::usage(
+            "--rate, --users, --duration and --shard are for slo, spike and soak: rate-limit paces itself from each documented limit",
+        ));
+    }
     let fixtures = args.profile.fixtures();
     let profile = args.profile.load()?;
     let facts = shakedown_smoke::load_facts(&profile, &fixtures).map_err(Fatal::usage)?;
     let mut selected = rate_limit::checks(&facts);
+    if !args.systems.is_empty() {
+        selected.retain(|c| args.systems.contains(&c.system));
+    }
     if !args.limits.is_empty() {
         selected.retain(|c| {
             args.limits.iter().any(|l| {
@@ -78,20 +146,7 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
     }
     let overrides = Overrides::from(args.policy);
     if args.list {
-        for c in &selected {
-            println!("{:<50} {:<7} {}", c.id, c.effect, c.title);
-        }
-        println!(
-            "{} checks on {} ({} tier)",
-            selected.len(),
-            profile.name,
-            profile.tier
-        );
-        return Ok(if selected.is_empty() {
-            ExitCode::NothingSelected
-        } else {
-            ExitCode::Ok
-        });
+        return Ok(list(&selected, &profile.name, profile.tier));
     }
     if selected.is_empty() {
         return Err(Fatal {
@@ -136,4 +191,169 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
     });
     let summary = shakedown_core::check::run(selected, ctx, &opts, &mut reporters).await;
     Ok(shakedown_core::cli::finish(reporters, summary.exit_code))
+}
+
+/// Print the selected checks and what tier policy says; exit 0 unless none is selected.
+fn list<C>(
+    selected: &[shakedown_core::check::Check<C>],
+    profile: &str,
+    tier: impl std::fmt::Display,
+) -> ExitCode {
+    for c in selected {
+        println!("{:<50} {:<7} {}", c.id, c.effect, c.title);
+    }
+    println!("{} checks on {profile} ({tier} tier)", selected.len());
+    if selected.is_empty() {
+        ExitCode::NothingSelected
+    } else {
+        ExitCode::Ok
+    }
+}
+
+/// slo, spike, soak: one check per system with a load mix and an SLO a run can judge.
+async fn throughput(args: Args, shape: Shape) -> Result<ExitCode, Fatal> {
+    if !args.limits.is_empty() {
+        return Err(Fatal::usage("--limit is for rate-limit; use --system"));
+    }
+    let fixtures = args.profile.fixtures();
+    let profile = args.profile.load()?;
+    let facts = shakedown_smoke::load_facts(&profile, &fixtures).map_err(Fatal::usage)?;
+    let load = Load {
+        rate: args.rate.unwrap_or(DEFAULT_RATE),
+        duration: args.duration.unwrap_or_else(|| shape.default_duration()),
+        users: args.users,
+    };
+    if load.duration < std::time::Duration::from_secs(5) {
+        return Err(Fatal::usage(format!(
+            "--duration {}: a {} run needs at least 5 s",
+            humantime::format_duration(load.duration),
+            shape.name()
+        )));
+    }
+    let mut selected = throughput::checks(&facts, shape, load);
+    if !args.systems.is_empty() {
+        selected.retain(|c| args.systems.contains(&c.system));
+    }
+    let overrides = Overrides::from(args.policy);
+    if args.list {
+        return Ok(list(&selected, &profile.name, profile.tier));
+    }
+    if selected.is_empty() {
+        return Err(Fatal {
+            code: ExitCode::NothingSelected,
+            message: format!(
+                "no system of {} has a load mix and a throughput SLO{}; see --list",
+                profile.name,
+                if args.systems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" among {:?}", args.systems)
+                }
+            ),
+        });
+    }
+    if let Some(dir) = &args.manifests {
+        return manifests(&args, shape, load, dir);
+    }
+    let budget = load_budget(profile.tier, overrides).map_err(|reason| Fatal {
+        code: ExitCode::Refused,
+        message: format!("{} ({} tier): {reason}", profile.name, profile.tier),
+    })?;
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fatal::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let profile = args.profile.resolve(profile)?;
+    let mut reporters = args.reports.reporters()?;
+    let opts = RunOptions {
+        suite: match args.shard {
+            Some(s) => format!("load {} shard {s}", shape.name()),
+            None => format!("load {}", shape.name()),
+        },
+        profile: profile.name.clone(),
+        tier: profile.tier,
+        overrides,
+        concurrency: 1,
+        explicit_selection: !args.systems.is_empty(),
+    };
+    let (env, tier) = (profile.name.clone(), profile.tier);
+    let ctx = Arc::new(throughput::Ctx {
+        targets: Targets::new(profile).await,
+        facts,
+        shape,
+        load,
+        shard: args.shard,
+        report_dir: args.report.clone(),
+        budget,
+        env,
+        tier,
+    });
+    let summary = shakedown_core::check::run(selected, ctx, &opts, &mut reporters).await;
+    Ok(shakedown_core::cli::finish(reporters, summary.exit_code))
+}
+
+/// `merge DIR`: the shards' metrics merged per system and judged on the whole.
+async fn merge(args: Args) -> Result<ExitCode, Fatal> {
+    let dir = args
+        .dir
+        .clone()
+        .ok_or_else(|| Fatal::usage("merge needs the directory of shard files"))?;
+    let records = throughput::merge(&dir).map_err(Fatal::usage)?;
+    let (env, tier) = (records[0].0.env.clone(), records[0].0.tier);
+    let selected = throughput::merged_checks(records);
+    if args.list {
+        return Ok(list(&selected, &env, tier));
+    }
+    let mut reporters = args.reports.reporters()?;
+    let opts = RunOptions {
+        suite: "load merge".to_owned(),
+        profile: env,
+        tier,
+        overrides: Overrides::from(args.policy),
+        concurrency: 1,
+        explicit_selection: false,
+    };
+    let summary = shakedown_core::check::run(selected, Arc::new(()), &opts, &mut reporters).await;
+    Ok(shakedown_core::cli::finish(reporters, summary.exit_code))
+}
+
+/// `--manifests DIR --shards N`: the launch manifests of a sharded run, written, not run.
+fn manifests(
+    args: &Args,
+    shape: Shape,
+    load: Load,
+    dir: &std::path::Path,
+) -> Result<ExitCode, Fatal> {
+    let count = args.shards.unwrap_or(1);
+    let mut common = vec![
+        shape.name().to_owned(),
+        "--env".to_owned(),
+        args.profile.env.clone(),
+        "--rate".to_owned(),
+        load.rate.to_string(),
+        "--duration".to_owned(),
+        humantime::format_duration(load.duration).to_string(),
+    ];
+    if let Some(users) = load.users {
+        common.extend(["--users".to_owned(), users.to_string()]);
+    }
+    for system in &args.systems {
+        common.extend(["--system".to_owned(), system.clone()]);
+    }
+    let launch = shakedown_load::launch::Launch {
+        image: args.image.clone(),
+        count,
+        args: common,
+        env: args.profile.env.clone(),
+        profile: shape.name().to_owned(),
+    };
+    let written = launch.write(dir).map_err(Fatal::usage)?;
+    for path in &written {
+        println!("{}", path.display());
+    }
+    println!(
+        "{count} shards; when all are done: shakedown-load merge {}",
+        shakedown_load::launch::RESULTS
+    );
+    Ok(ExitCode::Ok)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use goose::goose::GooseMethod;
-use shakedown_core::check::{Check, fail_with, infra, pass};
+use shakedown_core::check::{Check, fail_with, infra, pass_with};
 use shakedown_core::event::{Evidence, Outcome};
 use shakedown_core::runbook::{RateLimit, RunbookFacts, RunbookRef};
 use shakedown_core::target::{Target, Targets, TokenErrorKind};
@@ -103,7 +103,7 @@ pub fn checks(facts: &BTreeMap<String, RunbookFacts>) -> Vec<Check<Ctx>> {
     out
 }
 
-fn goose_method(method: &str) -> Result<GooseMethod, String> {
+pub(crate) fn goose_method(method: &str) -> Result<GooseMethod, String> {
     Ok(match method {
         "GET" => GooseMethod::Get,
         "POST" => GooseMethod::Post,
@@ -207,10 +207,13 @@ async fn measure(ctx: &Ctx, system: &str, limit: &RateLimit) -> Outcome {
         limit.rate_per_s() * 60.0
     );
     if m.passed() {
-        pass(format!(
-            "{summary}; {} refusals with Retry-After; neighbour served; recovered",
-            limit.status
-        ))
+        pass_with(
+            format!(
+                "{summary}; {} refusals with Retry-After; neighbour served; recovered",
+                limit.status
+            ),
+            evidence,
+        )
     } else {
         let failed: Vec<String> = m
             .verdicts

@@ -14,8 +14,12 @@ fn load() -> Command {
 }
 
 fn run(args: &[&str], json: &Path) -> Output {
+    run_profile("rate-limit", args, json)
+}
+
+fn run_profile(profile: &str, args: &[&str], json: &Path) -> Output {
     load()
-        .arg("rate-limit")
+        .arg(profile)
         .arg("--stack-file")
         .arg(stack_file())
         .arg("--json")
@@ -103,7 +107,7 @@ fn every_documented_limit_measures_as_documented_on_local() {
 }
 
 #[test]
-fn each_load_defect_fails_its_rate_limit_check() {
+fn each_load_defect_fails_its_check() {
     let _guard = lock();
     let catalogue =
         DefectCatalogue::load(&workspace().join("fixtures").join("defects.toml")).unwrap();
@@ -117,29 +121,54 @@ fn each_load_defect_fails_its_rate_limit_check() {
     let mut misses = Vec::new();
     for defect in defects {
         stack_with(&[defect.name.as_str()]);
-        let json = dir.path().join(format!("{}.jsonl", defect.name));
-        let mut args = Vec::new();
-        for check in &defect.load_checks {
-            args.push("--limit".to_owned());
-            args.push(check.replace("/rate-limit/", "/"));
+        // Rate limits through the rate-limit profile, the rest (`system/slo`) through
+        // theirs, short.
+        let mut failed = Vec::new();
+        let mut codes = Vec::new();
+        let mut stdout = String::new();
+        let (limits, others): (Vec<&String>, Vec<&String>) = defect
+            .load_checks
+            .iter()
+            .partition(|c| c.contains("/rate-limit/"));
+        let mut runs: Vec<(String, Vec<String>)> = Vec::new();
+        if !limits.is_empty() {
+            let mut args = Vec::new();
+            for check in limits {
+                args.push("--limit".to_owned());
+                args.push(check.replace("/rate-limit/", "/"));
+            }
+            runs.push(("rate-limit".to_owned(), args));
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run(&args, &json);
-        let failed: Vec<String> = results(&json)
-            .into_iter()
-            .filter(|(_, status, _)| status == "failed")
-            .map(|(id, _, _)| id)
-            .collect();
-        let caught =
-            out.status.code() == Some(1) && defect.load_checks.iter().all(|c| failed.contains(c));
+        for check in others {
+            let (system, profile) = check.split_once('/').unwrap();
+            runs.push((
+                profile.to_owned(),
+                ["--system", system, "--duration", "10s"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ));
+        }
+        for (i, (profile, args)) in runs.iter().enumerate() {
+            let json = dir.path().join(format!("{}-{i}.jsonl", defect.name));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = run_profile(profile, &args, &json);
+            codes.push(out.status.code());
+            stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+            failed.extend(
+                results(&json)
+                    .into_iter()
+                    .filter(|(_, status, _)| status == "failed")
+                    .map(|(id, _, _)| id),
+            );
+        }
+        let caught = codes.iter().all(|c| *c == Some(1))
+            && defect.load_checks.iter().all(|c| failed.contains(c));
         if caught {
             println!("defect {}: caught by {failed:?}", defect.name);
         } else {
             misses.push(format!(
-                "{}: exit {:?}, failed {failed:?}\n{}",
+                "{}: exit {codes:?}, failed {failed:?}\n{stdout}",
                 defect.name,
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout)
             ));
         }
     }

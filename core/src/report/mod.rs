@@ -139,6 +139,7 @@ pub(crate) mod fixtures {
                 effect: Effect::Read,
                 outcome: Outcome::Passed {
                     observed: "200 healthy in 12 ms".into(),
+                    evidence: Vec::new(),
                 },
                 duration_ms: 12,
             }),

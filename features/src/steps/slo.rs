@@ -234,6 +234,7 @@ mod tests {
             op: op.into(),
             value,
             field: Some("/db".into()),
+            route: None,
         }
     }
 

@@ -2,7 +2,9 @@
 //! the plan of requests, the pacer, the samples.
 
 pub mod neighbour;
+pub mod streamer;
 pub mod throttled;
+pub mod visitor;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
