@@ -13,6 +13,7 @@ use goose::prelude::*;
 use crate::measure::{Sample, Who, retry_after_valid};
 use crate::metrics::Metrics;
 use crate::pacing::{Pacer, Stage};
+use crate::users::streamer::{self, Stream, Streamers};
 use crate::users::visitor::{self, Mix, Visitors};
 use crate::users::{Request, Shared, neighbour, throttled};
 
@@ -218,6 +219,29 @@ pub async fn visit(host: &str, plan: VisitPlan) -> Result<Metrics, String> {
         .await
         .map_err(|e| format!("goose run: {e}"))?;
     Ok(shared.metrics())
+}
+
+/// Open `planned` event streams on the `stages` schedule, `users` goose users sharing the
+/// pacer, each stream read to its end or `deadline`; returns every stream.
+pub async fn stream(
+    host: &str,
+    stages: Vec<Stage>,
+    users: usize,
+    request: Box<dyn Fn(u64) -> Request + Send + Sync>,
+    deadline: Duration,
+    report: Option<PathBuf>,
+) -> Result<Vec<Stream>, String> {
+    let pacer = Pacer::with_stages(stages);
+    let bound = Bound::Iterations(iterations_for(pacer.planned() + 1, users));
+    let shared = Arc::new(Streamers::new(pacer, request, deadline));
+    let config = goose_config(host, users, bound, deadline, report.as_deref())?;
+    GooseAttack::initialize_with_config(config)
+        .map_err(|e| format!("goose: {e}"))?
+        .register_scenario(streamer::scenario(Arc::clone(&shared)))
+        .execute()
+        .await
+        .map_err(|e| format!("goose run: {e}"))?;
+    Ok(shared.streams())
 }
 
 /// One request of the throttled identity, outside goose.

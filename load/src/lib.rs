@@ -17,8 +17,9 @@ pub mod measure;
 pub mod metrics;
 pub mod pacing;
 pub mod rate_limit;
+pub mod sse;
 pub mod throughput;
 pub mod users;
 
 /// The load profiles this crate runs.
-pub const PROFILES: [&str; 4] = ["rate-limit", "slo", "spike", "soak"];
+pub const PROFILES: [&str; 5] = ["rate-limit", "slo", "spike", "soak", "sse"];

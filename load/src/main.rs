@@ -21,7 +21,8 @@ use shakedown_load::throughput::{self, Load, Shape, Shard};
 ///
 /// Profiles: `rate-limit` (every documented limit: burst, refill, 429 + Retry-After,
 /// isolation, recovery), `slo` (ramp, hold, ramp down; the documented SLOs judged),
-/// `spike`, `soak`. `merge DIR` judges the shard files of a `--shard i/N` run.
+/// `spike`, `soak`, `sse` (documented event streams: completion, time to last token,
+/// order). `merge DIR` judges the shard files of a `--shard i/N` run.
 #[derive(Debug, Parser)]
 #[command(name = "shakedown-load", version, after_help = EXIT_CODES)]
 struct Args {
@@ -85,7 +86,10 @@ struct Args {
     log_format: LogFormat,
 }
 
-const COMMANDS: [&str; 5] = ["rate-limit", "slo", "spike", "soak", "merge"];
+const COMMANDS: [&str; 6] = ["rate-limit", "slo", "spike", "soak", "sse", "merge"];
+/// An sse run's defaults: streams a second, and for how long.
+const SSE_RATE: f64 = 1.0;
+const SSE_DURATION: std::time::Duration = std::time::Duration::from_secs(10);
 /// The steady rate of a throughput run when none is given.
 const DEFAULT_RATE: f64 = 20.0;
 
@@ -119,6 +123,9 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
     }
     if let Some(shape) = Shape::parse(&args.profile_name) {
         return throughput(args, shape).await;
+    }
+    if args.profile_name == "sse" {
+        return sse(args).await;
     }
     if args.rate.is_some()
         || args.users.is_some()
@@ -314,6 +321,73 @@ async fn merge(args: Args) -> Result<ExitCode, Fatal> {
         explicit_selection: false,
     };
     let summary = shakedown_core::check::run(selected, Arc::new(()), &opts, &mut reporters).await;
+    Ok(shakedown_core::cli::finish(reporters, summary.exit_code))
+}
+
+/// sse: one check per system whose runbook documents an event stream.
+async fn sse(args: Args) -> Result<ExitCode, Fatal> {
+    if !args.limits.is_empty() || args.shard.is_some() || args.manifests.is_some() {
+        return Err(Fatal::usage(
+            "--limit, --shard and --manifests are not for sse; use --system, --rate, --duration",
+        ));
+    }
+    let fixtures = args.profile.fixtures();
+    let profile = args.profile.load()?;
+    let facts = shakedown_smoke::load_facts(&profile, &fixtures).map_err(Fatal::usage)?;
+    let load = shakedown_load::sse::StreamLoad {
+        rate: args.rate.unwrap_or(SSE_RATE),
+        duration: args.duration.unwrap_or(SSE_DURATION),
+        users: args.users,
+    };
+    let mut selected = shakedown_load::sse::checks(&facts, load);
+    if !args.systems.is_empty() {
+        selected.retain(|c| args.systems.contains(&c.system));
+    }
+    if args.list {
+        return Ok(list(&selected, &profile.name, profile.tier));
+    }
+    if selected.is_empty() {
+        return Err(Fatal {
+            code: ExitCode::NothingSelected,
+            message: format!(
+                "no system of {} documents an event stream; see --list",
+                profile.name
+            ),
+        });
+    }
+    let overrides = Overrides::from(args.policy);
+    let budget = load_budget(profile.tier, overrides).map_err(|reason| Fatal {
+        code: ExitCode::Refused,
+        message: format!("{} ({} tier): {reason}", profile.name, profile.tier),
+    })?;
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fatal::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let vars: BTreeMap<String, BTreeMap<String, String>> = profile
+        .systems
+        .iter()
+        .map(|(name, sys)| (name.clone(), sys.vars.clone()))
+        .collect();
+    let profile = args.profile.resolve(profile)?;
+    let mut reporters = args.reports.reporters()?;
+    let opts = RunOptions {
+        suite: "load sse".to_owned(),
+        profile: profile.name.clone(),
+        tier: profile.tier,
+        overrides,
+        concurrency: 1,
+        explicit_selection: !args.systems.is_empty(),
+    };
+    let ctx = Arc::new(shakedown_load::sse::Ctx {
+        targets: Targets::new(profile).await,
+        facts,
+        load,
+        budget,
+        vars,
+        report_dir: args.report.clone(),
+    });
+    let summary = shakedown_core::check::run(selected, ctx, &opts, &mut reporters).await;
     Ok(shakedown_core::cli::finish(reporters, summary.exit_code))
 }
 

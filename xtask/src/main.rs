@@ -58,8 +58,8 @@ enum Task {
         args: Vec<OsString>,
     },
     /// Run a goose load profile; arguments go to shakedown-load
-    /// (`rate-limit [--env] [--limit SYSTEM[/NAME]] [--tolerance PCT] [--report DIR]`, …;
-    /// see `cargo xtask load --help`).
+    /// (`rate-limit|slo|spike|soak|sse [--env] [--rate] [--users] [--duration] [--shard i/N]
+    /// [--report DIR]`, `merge DIR`; see `cargo xtask load --help`).
     Load {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
