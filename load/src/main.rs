@@ -161,19 +161,8 @@ async fn run(args: Args) -> Result<ExitCode, Fatal> {
             message: format!("no limit matches {:?}; see --list", args.limits),
         });
     }
-    let budget = load_budget(profile.tier, overrides).map_err(|reason| Fatal {
-        code: ExitCode::Refused,
-        message: format!("{} ({} tier): {reason}", profile.name, profile.tier),
-    })?;
-    if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Fatal::usage(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let vars: BTreeMap<String, BTreeMap<String, String>> = profile
-        .systems
-        .iter()
-        .map(|(name, sys)| (name.clone(), sys.vars.clone()))
-        .collect();
+    let budget = budget_and_reports(&profile, overrides, args.report.as_deref())?;
+    let vars = system_vars(&profile);
     let profile = args.profile.resolve(profile)?;
     let mut reporters = args.reports.reporters()?;
     let opts = RunOptions {
@@ -262,14 +251,7 @@ async fn throughput(args: Args, shape: Shape) -> Result<ExitCode, Fatal> {
     if let Some(dir) = &args.manifests {
         return manifests(&args, shape, load, dir);
     }
-    let budget = load_budget(profile.tier, overrides).map_err(|reason| Fatal {
-        code: ExitCode::Refused,
-        message: format!("{} ({} tier): {reason}", profile.name, profile.tier),
-    })?;
-    if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Fatal::usage(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    let budget = budget_and_reports(&profile, overrides, args.report.as_deref())?;
     let profile = args.profile.resolve(profile)?;
     let mut reporters = args.reports.reporters()?;
     let opts = RunOptions {
@@ -356,19 +338,8 @@ async fn sse(args: Args) -> Result<ExitCode, Fatal> {
         });
     }
     let overrides = Overrides::from(args.policy);
-    let budget = load_budget(profile.tier, overrides).map_err(|reason| Fatal {
-        code: ExitCode::Refused,
-        message: format!("{} ({} tier): {reason}", profile.name, profile.tier),
-    })?;
-    if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Fatal::usage(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let vars: BTreeMap<String, BTreeMap<String, String>> = profile
-        .systems
-        .iter()
-        .map(|(name, sys)| (name.clone(), sys.vars.clone()))
-        .collect();
+    let budget = budget_and_reports(&profile, overrides, args.report.as_deref())?;
+    let vars = system_vars(&profile);
     let profile = args.profile.resolve(profile)?;
     let mut reporters = args.reports.reporters()?;
     let opts = RunOptions {
@@ -430,4 +401,32 @@ fn manifests(
         shakedown_load::launch::RESULTS
     );
     Ok(ExitCode::Ok)
+}
+
+/// The tier's load budget (refused: exit 5), and the report directory made.
+fn budget_and_reports(
+    profile: &shakedown_core::profile::Profile,
+    overrides: Overrides,
+    report: Option<&std::path::Path>,
+) -> Result<shakedown_core::tier::LoadBudget, Fatal> {
+    let budget = load_budget(profile.tier, overrides).map_err(|reason| Fatal {
+        code: ExitCode::Refused,
+        message: format!("{} ({} tier): {reason}", profile.name, profile.tier),
+    })?;
+    if let Some(dir) = report {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fatal::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(budget)
+}
+
+/// `vars` of every system of the profile.
+fn system_vars(
+    profile: &shakedown_core::profile::Profile,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    profile
+        .systems
+        .iter()
+        .map(|(name, sys)| (name.clone(), sys.vars.clone()))
+        .collect()
 }

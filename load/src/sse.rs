@@ -20,13 +20,13 @@ use std::time::Duration;
 use shakedown_core::check::{Check, fail_with, infra, pass_with};
 use shakedown_core::event::{Evidence, Outcome};
 use shakedown_core::runbook::{RunbookFacts, RunbookRef};
-use shakedown_core::target::{Targets, TokenErrorKind};
+use shakedown_core::target::Targets;
 use shakedown_core::tier::{Effect, LoadBudget};
 
 use crate::engine::stream;
 use crate::pacing::Stage;
 use crate::rate_limit::goose_method;
-use crate::throughput::path_matches;
+use crate::throughput::{bearer, path_matches};
 use crate::users::Request;
 use crate::users::streamer::Stream;
 
@@ -362,17 +362,9 @@ async fn run(ctx: &Ctx, system: &str) -> Outcome {
             ),
         };
     }
-    let token = match target.token().await {
-        Ok(t) => Some(t),
-        Err(e) if e.kind == TokenErrorKind::NotConfigured => None,
-        Err(e) if e.kind == TokenErrorKind::Unreachable => return infra(e.message),
-        Err(e) => {
-            return fail_with(
-                "the test identity signs in",
-                e.message.clone(),
-                vec![Evidence::new("auth", e.message)],
-            );
-        }
+    let token = match bearer(target).await {
+        Ok(t) => t,
+        Err(outcome) => return outcome,
     };
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

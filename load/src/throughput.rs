@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use shakedown_core::check::{Check, fail_with, infra, pass, pass_with};
 use shakedown_core::event::{Evidence, Outcome};
 use shakedown_core::runbook::{RateLimit, RunbookFacts, RunbookRef, Slo};
-use shakedown_core::target::{Targets, TokenErrorKind};
+use shakedown_core::target::{Target, Targets, TokenErrorKind};
 use shakedown_core::tier::{Effect, LoadBudget, Tier};
 
 use crate::engine::{VisitPlan, visit};
@@ -574,6 +574,21 @@ pub fn checks(facts: &BTreeMap<String, RunbookFacts>, shape: Shape, load: Load) 
     out
 }
 
+/// The test identity's token, `None` for a system without auth; an identity that cannot
+/// sign in fails the check, an unreachable identity provider is an infrastructure error.
+pub(crate) async fn bearer(target: &Target) -> Result<Option<String>, Outcome> {
+    match target.token().await {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind == TokenErrorKind::NotConfigured => Ok(None),
+        Err(e) if e.kind == TokenErrorKind::Unreachable => Err(infra(e.message)),
+        Err(e) => Err(fail_with(
+            "the test identity signs in",
+            e.message.clone(),
+            vec![Evidence::new("auth", e.message)],
+        )),
+    }
+}
+
 /// Whether a rate limit's `pattern` (`/api/*`, `/v1/sites/{tenant}/x`) covers `path`.
 pub fn path_matches(pattern: &str, path: &str) -> bool {
     let mut p = pattern.split('/');
@@ -629,17 +644,9 @@ async fn run(ctx: &Ctx, system: &str) -> Outcome {
             ),
         };
     }
-    let token = match target.token().await {
-        Ok(t) => Some(t),
-        Err(e) if e.kind == TokenErrorKind::NotConfigured => None,
-        Err(e) if e.kind == TokenErrorKind::Unreachable => return infra(e.message),
-        Err(e) => {
-            return fail_with(
-                "the test identity signs in",
-                e.message.clone(),
-                vec![Evidence::new("auth", e.message)],
-            );
-        }
+    let token = match bearer(target).await {
+        Ok(t) => t,
+        Err(outcome) => return outcome,
     };
     let share_sum: f64 = mix_facts.requests.iter().map(|r| r.share).sum();
     let mut routes = Vec::new();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use shakedown_testkit::{lock, stack_file, stack_with, with_env, workspace};
+use shakedown_testkit::{lock, stack_file, stack_with, with_env};
 
 /// nginx's configuration: `rate` per minute, `burst` in excess.
 const RATE_PER_MIN: u32 = 120;
@@ -94,24 +94,10 @@ http {{
     nginx
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A copy of the fixtures where Plot Palette is reached through nginx and its per-user
 /// limit is nginx's configuration.
 fn fixtures_through(dir: &Path, nginx_url: &str) -> PathBuf {
-    let fixtures = dir.join("fixtures");
-    copy_dir(&workspace().join("fixtures"), &fixtures);
+    let fixtures = shakedown_testkit::copy_fixtures(dir);
     let runbook = fixtures.join("runbooks").join("plot-palette.toml");
     let text = std::fs::read_to_string(&runbook).unwrap();
     let documented = "limit = 100\nwindow = \"1m\"\nburst = 200\n";

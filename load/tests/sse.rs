@@ -51,19 +51,6 @@ fn generation_streams_complete_in_order_within_their_bound() {
     assert!(line("load").contains("a fresh tenant each"));
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn one_tenant_past_its_documented_limit_is_refused() {
     // Where every stream must use the profile's one tenant (no fresh tenants, as on a
@@ -72,8 +59,7 @@ fn one_tenant_past_its_documented_limit_is_refused() {
     let _guard = lock();
     stack_with(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
-    copy_dir(&shakedown_testkit::workspace().join("fixtures"), &fixtures);
+    let fixtures = shakedown_testkit::copy_fixtures(dir.path());
     let profile = fixtures.join("environments").join("local.toml");
     let text = std::fs::read_to_string(&profile).unwrap();
     assert!(text.contains("load-fresh-tenants = \"true\""));

@@ -24,6 +24,33 @@ pub struct Request {
     pub body: Option<String>,
 }
 
+impl Request {
+    /// This request as `user` sends it through goose, recorded under `name`; `adjust`
+    /// adds to reqwest's builder (an `Accept` header, a longer timeout).
+    pub fn goose<'a>(
+        &'a self,
+        user: &GooseUser,
+        name: &'a str,
+        adjust: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<GooseRequest<'a>, Box<TransactionError>> {
+        let mut builder = adjust(user.get_request_builder(&self.method, &self.url)?);
+        for (k, v) in &self.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(body) = &self.body {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        Ok(GooseRequest::builder()
+            .method(self.method)
+            .path(self.url.as_str())
+            .name(name)
+            .set_request_builder(builder)
+            .build())
+    }
+}
+
 /// Everything the users of one rate-limit run share.
 #[derive(Debug)]
 pub struct Shared {
@@ -97,21 +124,7 @@ async fn send(
     name: &str,
 ) -> Result<(), Box<TransactionError>> {
     let at = shared.pacer.elapsed();
-    let mut builder = user.get_request_builder(&req.method, &req.url)?;
-    for (k, v) in &req.headers {
-        builder = builder.header(k.as_str(), v.as_str());
-    }
-    if let Some(body) = &req.body {
-        builder = builder
-            .header("content-type", "application/json")
-            .body(body.clone());
-    }
-    let request = GooseRequest::builder()
-        .method(req.method)
-        .path(req.url.as_str())
-        .name(name)
-        .set_request_builder(builder)
-        .build();
+    let request = req.goose(user, name, |b| b)?;
     let mut goose = user.request(request).await?;
     let mut sample = Sample {
         who,

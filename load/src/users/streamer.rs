@@ -120,24 +120,10 @@ async fn open(user: &mut GooseUser, shared: &Streamers) -> TransactionResult {
         return Ok(());
     };
     let req = (shared.request)(slot.index);
-    let mut builder = user
-        .get_request_builder(&req.method, &req.url)?
-        .header("accept", "text/event-stream")
-        .timeout(shared.deadline);
-    for (k, v) in &req.headers {
-        builder = builder.header(k.as_str(), v.as_str());
-    }
-    if let Some(body) = &req.body {
-        builder = builder
-            .header("content-type", "application/json")
-            .body(body.clone());
-    }
-    let request = GooseRequest::builder()
-        .method(req.method)
-        .path(req.url.as_str())
-        .name("generation stream")
-        .set_request_builder(builder)
-        .build();
+    let request = req.goose(user, "generation stream", |b| {
+        b.header("accept", "text/event-stream")
+            .timeout(shared.deadline)
+    })?;
     let goose = user.request(request).await?;
     let mut stream = Stream {
         status: 0,

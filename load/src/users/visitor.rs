@@ -112,21 +112,7 @@ async fn visit(user: &mut GooseUser, shared: &Visitors) -> TransactionResult {
     };
     let (route, req) = shared.mix.pick(slot.index);
     let sent = shared.pacer.elapsed();
-    let mut builder = user.get_request_builder(&req.method, &req.url)?;
-    for (k, v) in &req.headers {
-        builder = builder.header(k.as_str(), v.as_str());
-    }
-    if let Some(body) = &req.body {
-        builder = builder
-            .header("content-type", "application/json")
-            .body(body.clone());
-    }
-    let request = GooseRequest::builder()
-        .method(req.method)
-        .path(req.url.as_str())
-        .name(route)
-        .set_request_builder(builder)
-        .build();
+    let request = req.goose(user, route, |b| b)?;
     let goose = user.request(request).await?;
     // The latency runs to the answer's last byte.
     let status = match goose.response {
