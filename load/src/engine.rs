@@ -244,6 +244,47 @@ pub async fn stream(
     Ok(shared.streams())
 }
 
+/// The engine flat out, for `cargo xtask bench load` (a benchmark, not a profile):
+/// `users` goose users, a closed model without pacing, each sending `GET url` and reading
+/// the answer, for `duration`. Returns the requests answered 2xx.
+pub async fn saturate(url: &str, users: usize, duration: Duration) -> Result<u64, String> {
+    let ok = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let request = Arc::new(Request {
+        method: GooseMethod::Get,
+        url: url.to_owned(),
+        headers: Vec::new(),
+        body: None,
+    });
+    let (count, req) = (Arc::clone(&ok), Arc::clone(&request));
+    let hit: TransactionFunction = Arc::new(move |user| {
+        let (count, req) = (Arc::clone(&count), Arc::clone(&req));
+        Box::pin(async move {
+            let goose = user.request(req.goose(user, "bench", |b| b)?).await?;
+            if let Ok(response) = goose.response
+                && response.status().is_success()
+                && response.bytes().await.is_ok()
+            {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    });
+    let config = goose_config(
+        url,
+        users,
+        Bound::RunTime(duration),
+        Duration::from_secs(10),
+        None,
+    )?;
+    GooseAttack::initialize_with_config(config)
+        .map_err(|e| format!("goose: {e}"))?
+        .register_scenario(Scenario::new("bench").register_transaction(Transaction::new(hit)))
+        .execute()
+        .await
+        .map_err(|e| format!("goose run: {e}"))?;
+    Ok(ok.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// One request of the throttled identity, outside goose.
 async fn recovery(plan: &RunPlan, at: Duration) -> Sample {
     let method = match plan.request.method {

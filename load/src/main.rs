@@ -27,8 +27,11 @@ use shakedown_load::throughput::{self, Load, Shape, Shard};
 #[command(name = "shakedown-load", version, after_help = EXIT_CODES)]
 struct Args {
     /// The load profile, or `merge`.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(COMMANDS))]
+    #[arg(value_parser = commands())]
     profile_name: String,
+    /// engine-bench (for `cargo xtask bench load`): the URL to send GETs to.
+    #[arg(long, hide = true, value_name = "URL")]
+    url: Option<String>,
     /// For `merge`: the directory holding the shards' files (their `--report` directory).
     #[arg(required_if_eq("profile_name", "merge"))]
     dir: Option<PathBuf>,
@@ -37,16 +40,17 @@ struct Args {
     /// rate-limit: only these limits, as `system/name` or `system` (repeatable).
     #[arg(long = "limit", value_name = "SYSTEM[/NAME]")]
     limits: Vec<String>,
-    /// slo, spike, soak: only these systems (repeatable).
+    /// slo, spike, soak, sse: only these systems (repeatable).
     #[arg(long = "system", value_name = "SYSTEM")]
     systems: Vec<String>,
-    /// slo, spike, soak: the steady arrival rate, requests a second, all shards together.
+    /// slo, spike, soak, sse: the steady arrival rate (requests or streams a second), all
+    /// shards together.
     #[arg(long, value_name = "PER_S", value_parser = positive)]
     rate: Option<f64>,
-    /// slo, spike, soak: goose users, all shards together (default: twice the peak rate).
+    /// slo, spike, soak, sse: goose users, all shards together (default: twice the peak rate).
     #[arg(long)]
     users: Option<u32>,
-    /// slo, spike, soak: how long the run lasts (default 60 s; soak 10 min).
+    /// slo, spike, soak, sse: how long the run lasts (default 60 s; soak 10 min; sse 10 s).
     #[arg(long, value_parser = humantime::parse_duration)]
     duration: Option<std::time::Duration>,
     /// slo, spike, soak: run shard i of N (1-based): 1/N of the rate and users; its metrics
@@ -93,6 +97,16 @@ const SSE_DURATION: std::time::Duration = std::time::Duration::from_secs(10);
 /// The steady rate of a throughput run when none is given.
 const DEFAULT_RATE: f64 = 20.0;
 
+/// The commands, and the hidden `engine-bench` that `cargo xtask bench load` runs.
+fn commands() -> clap::builder::PossibleValuesParser {
+    let mut values: Vec<clap::builder::PossibleValue> = COMMANDS
+        .iter()
+        .map(|c| clap::builder::PossibleValue::new(*c))
+        .collect();
+    values.push(clap::builder::PossibleValue::new("engine-bench").hide(true));
+    clap::builder::PossibleValuesParser::new(values)
+}
+
 fn positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
@@ -120,6 +134,9 @@ fn main() -> ProcessExit {
 async fn run(args: Args) -> Result<ExitCode, Fatal> {
     if args.profile_name == "merge" {
         return merge(args).await;
+    }
+    if args.profile_name == "engine-bench" {
+        return engine_bench(&args).await;
     }
     if let Some(shape) = Shape::parse(&args.profile_name) {
         return throughput(args, shape).await;
@@ -429,4 +446,54 @@ fn system_vars(
         .iter()
         .map(|(name, sys)| (name.clone(), sys.vars.clone()))
         .collect()
+}
+
+/// `engine-bench --url URL --users C --duration D`: the engine flat out against a loopback
+/// URL; prints one JSON line (requests, rps, peak RSS) for `cargo xtask bench load`.
+async fn engine_bench(args: &Args) -> Result<ExitCode, Fatal> {
+    let url = args
+        .url
+        .clone()
+        .ok_or_else(|| Fatal::usage("engine-bench needs --url"))?;
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or_default();
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(Fatal::usage(format!(
+            "engine-bench only loads loopback addresses, not {host:?}"
+        )));
+    }
+    let users = args.users.unwrap_or(50) as usize;
+    let duration = args
+        .duration
+        .unwrap_or(std::time::Duration::from_secs(10))
+        .min(std::time::Duration::from_secs(120));
+    let ok = shakedown_load::engine::saturate(&url, users, duration)
+        .await
+        .map_err(|e| Fatal {
+            code: ExitCode::Infra,
+            message: e,
+        })?;
+    let rss_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or_default();
+    println!(
+        "{}",
+        serde_json::json!({
+            "users": users,
+            "seconds": duration.as_secs_f64(),
+            "requests": ok,
+            "rps": ok as f64 / duration.as_secs_f64(),
+            "peak_rss_kib": rss_kib,
+        })
+    );
+    Ok(ExitCode::Ok)
 }

@@ -3,6 +3,8 @@
 //! logic lives in the workspace crates (core, smoke, fixtures/stack, fixtures/services).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // xtask is a command-line edge
 
+mod bench_load;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -76,9 +78,10 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
-    /// Benchmarks (not tests): `stack` measures the stack's cold start and the smoke wall time.
+    /// Benchmarks (not tests): `stack` measures the stack's cold start and the smoke wall
+    /// time; `load` the load engine's requests/s next to wrk and oha, and its RSS at 1,000 users.
     Bench {
-        #[arg(value_parser = ["stack"])]
+        #[arg(value_parser = ["stack", "load"])]
         what: String,
     },
 }
@@ -331,6 +334,7 @@ fn bench(what: &str) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        "load" => bench_load::run(&workspace(), cargo),
         other => bail!("unknown benchmark {other}"),
     }
 }
