@@ -319,6 +319,13 @@ fn throughput_arguments_are_checked_before_anything_runs() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+    // The engine benchmark loads loopback addresses only.
+    let out = load()
+        .args(["engine-bench", "--url", "http://example.com/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only loads loopback"));
     // --shard needs --report (where the shard's metrics go).
     let out = load().args(["slo", "--shard", "1/3"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
